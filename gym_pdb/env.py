@@ -1,0 +1,271 @@
+"""PDBEnv: fix a buggy Python program with pdb, rewrites and tests, as a Gymnasium env."""
+
+from __future__ import annotations
+
+import os
+import string
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import gymnasium as gym
+from gymnasium import spaces
+
+from gym_pdb.actions import ParseError, ToolCall, parse_action
+from gym_pdb.sandbox import Limits, Sandbox, SandboxError, make_sandbox
+from gym_pdb.sandbox.session import PdbSession
+from gym_pdb.tasks.suites import load_suite
+from gym_pdb.tasks.task import Task
+from gym_pdb.tools import DEFAULT_TOOLS, ToolContext, ToolError, ToolSettings, Workspace, make_tools
+from gym_pdb.tools.listdir import render_tree
+from gym_pdb.tools.pdb import breakpoints_info, frame_info
+
+#: Printable ASCII with tab and newline. Text outside it is escaped (``\\u00e9``),
+#: so every observation lies in the observation space.
+CHARSET = frozenset(string.printable)
+MAX_OBSERVATION_CHARS = 20_000
+MAX_ACTION_CHARS = 200_000
+REWARD_MODES = ("sparse", "fraction", "shaped")
+
+
+def to_charset(text: str, limit: int = MAX_OBSERVATION_CHARS) -> str:
+    """Escape what lies outside CHARSET and cut to ``limit`` characters (head and tail)."""
+    if not all(c in CHARSET for c in text):
+        text = "".join(c if c in CHARSET else c.encode("unicode_escape").decode("ascii") for c in text)
+    if len(text) > limit:
+        note = f"\n... [{len(text) - limit} characters cut] ...\n"
+        keep = limit - len(note)
+        text = text[: keep // 2] + note + text[-(keep - keep // 2) :]
+    return text
+
+
+class PDBEnv(gym.Env):
+    """A debugging episode: one buggy program, its tests, a sandbox and a pdb session.
+
+    Observations and actions are text. An action calls one tool (see
+    :mod:`gym_pdb.actions`); the observation is the tool's output. The reward
+    is 1.0 on the step where all tests first pass (``reward_mode="sparse"``),
+    the fraction of tests passing on the step the episode ends
+    (``"fraction"``), or the change in that fraction at each test run
+    (``"shaped"``, which sums to the last run's fraction). The episode
+    terminates when all tests pass or on ``submit``; ``gym.make`` adds the
+    step limit (``max_episode_steps``).
+
+    Args:
+        suite: a suite name (``"DebugBench"``, ``"Demo"``, ``"Custom"``...).
+        data_dir: where the suite's data is (else ``GYM_PDB_DATA``, else the user cache).
+        tasks: tasks to use instead of a suite (a list or a mapping by id).
+        task_ids: use only these tasks of the suite.
+        sandbox: ``"local"`` or ``"docker"`` (else ``GYM_PDB_SANDBOX``), or a Sandbox.
+        sandbox_kwargs: passed to the sandbox (e.g. ``limits``, ``image``).
+        tools: the tool names the agent may call.
+        reward_mode: ``"sparse"``, ``"fraction"`` or ``"shaped"``.
+        render_mode: ``"ansi"`` (``render()`` returns the transcript) or None.
+        pdb_timeout, test_timeout, eval_timeout: seconds (see ToolSettings).
+    """
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}
+
+    def __init__(
+        self,
+        suite: str = "Demo",
+        data_dir: str | os.PathLike | None = None,
+        tasks: Sequence[Task] | Mapping[str, Task] | None = None,
+        task_ids: Sequence[str] | None = None,
+        sandbox: str | Sandbox | None = None,
+        sandbox_kwargs: Mapping[str, Any] | None = None,
+        limits: Limits | None = None,
+        tools: Sequence[str] = DEFAULT_TOOLS,
+        reward_mode: str = "sparse",
+        render_mode: str | None = None,
+        pdb_timeout: float = 10.0,
+        test_timeout: float = 5.0,
+        eval_timeout: float = 120.0,
+        max_observation_chars: int = MAX_OBSERVATION_CHARS,
+    ):
+        if reward_mode not in REWARD_MODES:
+            raise ValueError(f"reward_mode must be one of {REWARD_MODES}, not {reward_mode!r}")
+        if render_mode not in (None, "ansi"):
+            raise ValueError(f"render_mode must be 'ansi' or None, not {render_mode!r}")
+        self.suite = suite
+        if tasks is None:
+            self.tasks: Mapping[str, Task] = load_suite(suite, data_dir)
+        elif isinstance(tasks, Mapping):
+            self.tasks = dict(tasks)
+        else:
+            self.tasks = {t.id: t for t in tasks}
+        ids = list(self.tasks)
+        if task_ids is not None:
+            missing = [t for t in task_ids if t not in self.tasks]
+            if missing:
+                raise ValueError(f"unknown task ids for {suite}: {', '.join(missing[:5])}")
+            ids = list(task_ids)
+        if not ids:
+            raise ValueError(f"the suite {suite} has no tasks")
+        self._task_ids = ids
+        self.tools = make_tools(tools)
+        self.reward_mode = reward_mode
+        self.render_mode = render_mode
+        self.max_observation_chars = max_observation_chars
+        self.settings = ToolSettings(pdb_timeout=pdb_timeout, test_timeout=test_timeout, eval_timeout=eval_timeout)
+        self.observation_space = spaces.Text(max_length=max_observation_chars, min_length=0, charset=CHARSET)
+        self.action_space = spaces.Text(max_length=MAX_ACTION_CHARS, min_length=0, charset=CHARSET)
+
+        self._sandbox_spec = sandbox
+        self._sandbox_kwargs = dict(sandbox_kwargs or {})
+        if limits is not None:
+            self._sandbox_kwargs["limits"] = limits
+        self._sandbox: Sandbox | None = sandbox if isinstance(sandbox, Sandbox) else None
+        self._ctx: ToolContext | None = None
+        self.task: Task | None = None
+        self._transcript: list[str] = []
+        self._fraction = 0.0
+        self._steps = 0
+        self._done = False
+
+    # -- gymnasium API -------------------------------------------------------
+    @property
+    def task_ids(self) -> list[str]:
+        return list(self._task_ids)
+
+    def tools_schema(self) -> list[dict[str, Any]]:
+        """The OpenAI-format schemas of this env's tools."""
+        return [tool.schema() for tool in self.tools.values()]
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+        super().reset(seed=seed)
+        options = options or {}
+        task_id = options.get("task_id")
+        if task_id is None:
+            task_id = self._task_ids[int(self.np_random.integers(len(self._task_ids)))]
+        elif task_id not in self.tasks:
+            raise ValueError(f"unknown task_id {task_id!r} for {self.suite}")
+        self.task = self.tasks[task_id]
+        ctx = self._context()
+        ctx.session.stop()
+        ctx.session.breakpoints = []
+        ctx.session.target = ""
+        ctx.last_eval = None
+        try:
+            ctx.workspace.reset(self.task)
+        except SandboxError:
+            self._drop_sandbox()
+            ctx = self._context()
+            ctx.workspace.reset(self.task)
+        self._fraction = 0.0
+        self._steps = 0
+        self._done = False
+        observation = self._observe(self._prompt())
+        self._transcript = [f"# Task {self.task.id}\n{observation}"]
+        return observation, self._info(tool="", parse_error="")
+
+    def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        if self._ctx is None or self.task is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        start = time.perf_counter()
+        self._steps += 1
+        call = parse_action(action, self.tools)
+        reward, terminated = 0.0, False
+        passed = total = None
+        if isinstance(call, ParseError):
+            tool, parse_error, text = "", call.message.splitlines()[0], call.message
+        else:
+            tool, parse_error = call.name, ""
+            text, passed, total, end = self._call(call)
+            if total is not None:
+                reward, terminated = self._reward(passed, total, end)
+        observation = self._observe(text)
+        self._transcript.append(f"> {_action_text(action, call)}\n{observation}")
+        info = self._info(tool=tool, parse_error=parse_error, passed=passed, total=total)
+        info["elapsed"] = round(time.perf_counter() - start, 3)
+        self._done = terminated
+        return observation, reward, terminated, False, info
+
+    def render(self) -> str | None:
+        if self.render_mode == "ansi":
+            return "\n\n".join(self._transcript)
+        return None
+
+    def close(self) -> None:
+        if self._ctx is not None:
+            self._ctx.session.stop()
+        self._drop_sandbox()
+        super().close()
+
+    # -- internals -------------------------------------------------------------
+    def _context(self) -> ToolContext:
+        if self._ctx is None:
+            if self._sandbox is None:
+                spec = self._sandbox_spec if isinstance(self._sandbox_spec, str) else None
+                self._sandbox = make_sandbox(spec, **self._sandbox_kwargs)
+            session = PdbSession(
+                self._sandbox, timeout=self.settings.pdb_timeout, output_limit=self.settings.pdb_output_bytes
+            )
+            self._ctx = ToolContext(self._sandbox, Workspace(self._sandbox), session, self.settings)
+        return self._ctx
+
+    def _drop_sandbox(self) -> None:
+        if self._ctx is not None:
+            self._ctx.session.stop()
+        if self._sandbox is not None and not isinstance(self._sandbox_spec, Sandbox):
+            self._sandbox.close()
+            self._sandbox = None
+        self._ctx = None
+
+    def _call(self, call: ToolCall) -> tuple[str, int | None, int | None, bool]:
+        tool = self.tools[call.name]
+        try:
+            result = tool(self._ctx, **tool.bind(call.arguments))
+        except ToolError as exc:
+            return f"Error: {exc}", None, None, False
+        except SandboxError as exc:
+            self._ctx.session.stop()
+            return (
+                f"Error: the sandbox failed: {exc}. The environment recovers at the next reset.",
+                None,
+                None,
+                False,
+            )
+        return result.observation, result.tests_passed, result.tests_total, result.terminate
+
+    def _reward(self, passed: int, total: int, submitted: bool) -> tuple[float, bool]:
+        fraction = passed / total if total else 0.0
+        resolved = bool(self._ctx.last_eval and self._ctx.last_eval.resolved)
+        terminated = resolved or submitted
+        if self.reward_mode == "sparse":
+            reward = 1.0 if resolved else 0.0
+        elif self.reward_mode == "fraction":
+            reward = (1.0 if resolved else fraction) if terminated else 0.0
+        else:
+            reward = fraction - self._fraction
+        self._fraction = fraction
+        return reward, terminated
+
+    def _prompt(self) -> str:
+        ws = self._ctx.workspace
+        return f"{self.task.prompt}\n\nFiles in the workspace:\n{render_tree(ws, ws.visible_paths(), '', 8)}"
+
+    def _observe(self, text: str) -> str:
+        return to_charset(text, self.max_observation_chars)
+
+    def _info(self, tool: str, parse_error: str, passed: int | None = None, total: int | None = None) -> dict[str, Any]:
+        last = self._ctx.last_eval if self._ctx else None
+        return {
+            "task_id": self.task.id,
+            "suite": self.task.suite,
+            "tool": tool,
+            "parse_error": parse_error,
+            "tests_passed": passed if passed is not None else (last.passed if last else -1),
+            "tests_total": total if total is not None else (last.total if last else -1),
+            "resolved": bool(last and last.resolved),
+            "breakpoints": breakpoints_info(self._ctx),
+            "current_frame": frame_info(self._ctx),
+            "step": self._steps,
+            "elapsed": 0.0,
+        }
+
+
+def _action_text(action: Any, call: ToolCall | ParseError) -> str:
+    if isinstance(call, ToolCall):
+        return call.to_json()
+    return to_charset(str(action), 2000)

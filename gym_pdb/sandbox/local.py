@@ -1,0 +1,461 @@
+"""The local sandbox: task code as subprocesses of this machine.
+
+Each sandbox owns a private folder holding the workspace, a scratch dir and the
+support scripts. Every process it starts gets resource limits (CPU time,
+address space, file size, process count, open files), a scrubbed environment,
+its own process group, and, where the OS allows, its own empty network
+namespace. When this process runs as root, sandboxed processes run as a fresh
+unprivileged uid of their own, so that the process-count limit holds, the
+tests and support scripts cannot be changed, and ``close()`` can kill every
+process the sandbox ever started, even those that left their process group.
+
+This is isolation against accidents and runaway programs (infinite loops, fork
+and memory bombs, huge output), not a security boundary against a determined
+attacker: use the Docker sandbox for that.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import random
+import resource
+import selectors
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+import weakref
+from typing import Mapping, Sequence
+
+from gym_pdb.sandbox.base import (
+    BoundedBuffer,
+    ExecResult,
+    InteractiveProcess,
+    Limits,
+    Sandbox,
+    SandboxError,
+    SandboxInfo,
+    safe_relpath,
+)
+from gym_pdb.sandbox.support import support_files
+
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+UID_RANGE = (200_000, 2_000_000_000)
+READ_CHUNK = 65536
+
+
+def default_python() -> str:
+    return os.environ.get("GYM_PDB_PYTHON") or sys.executable
+
+
+def reachable_by_others(path: str) -> bool:
+    """Whether a user with no rights of its own can execute ``path``."""
+    for candidate in {os.path.abspath(path), os.path.realpath(path)}:
+        if not os.path.exists(candidate):
+            return False
+        parent = os.path.dirname(candidate)
+        while True:
+            if not os.stat(parent).st_mode & stat.S_IXOTH:
+                return False
+            if parent == "/":
+                break
+            parent = os.path.dirname(parent)
+        if not os.stat(candidate).st_mode & stat.S_IXOTH:
+            return False
+    return True
+
+
+def _libc_unshare(flags: int) -> bool:
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.unshare(flags) == 0
+
+
+class _ChildSetup:
+    """Runs in the child between fork and exec: limits, namespaces, identity."""
+
+    def __init__(self, limits: Limits, uid: int | None, cut_network: bool):
+        self.limits = limits
+        self.uid = uid
+        self.cut_network = cut_network
+
+    def __call__(self) -> None:
+        limits = self.limits
+        os.setsid()
+        for res, value in (
+            (resource.RLIMIT_CPU, limits.cpu_seconds),
+            (resource.RLIMIT_AS, limits.memory_bytes),
+            (resource.RLIMIT_FSIZE, limits.file_size_bytes),
+            (resource.RLIMIT_NPROC, limits.processes),
+            (resource.RLIMIT_NOFILE, limits.open_files),
+            (resource.RLIMIT_CORE, 0),
+        ):
+            if value:
+                soft, hard = resource.getrlimit(res)
+                value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+                resource.setrlimit(res, (value, value))
+        if self.cut_network:
+            if self.uid is not None or os.geteuid() == 0:
+                _libc_unshare(CLONE_NEWNET)
+            else:
+                self._unshare_as_user()
+        if self.uid is not None:
+            os.setgroups([])
+            os.setgid(self.uid)
+            os.setuid(self.uid)
+
+    @staticmethod
+    def _unshare_as_user() -> None:
+        uid, gid = os.getuid(), os.getgid()
+        if not _libc_unshare(CLONE_NEWUSER | CLONE_NEWNET):
+            return
+        try:
+            with open("/proc/self/setgroups", "w") as f:
+                f.write("deny")
+            with open("/proc/self/uid_map", "w") as f:
+                f.write(f"{uid} {uid} 1")
+            with open("/proc/self/gid_map", "w") as f:
+                f.write(f"{gid} {gid} 1")
+        except OSError:
+            pass
+
+
+class LocalProcess(InteractiveProcess):
+    """A sandboxed subprocess with pipes, read with select (never by sleeping)."""
+
+    def __init__(self, popen: subprocess.Popen, on_kill=None):
+        self._popen = popen
+        self._fd = popen.stdout.fileno()
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._fd, selectors.EVENT_READ)
+        self._eof = False
+        self._on_kill = on_kill
+
+    @property
+    def pid(self) -> int:
+        return self._popen.pid
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._popen.stdin.write(data)
+            self._popen.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError) as exc:
+            raise SandboxError("the process has exited and takes no more input") from exc
+
+    def read_until(self, marker: bytes, timeout: float, limit: int) -> tuple[bytes, bool]:
+        buf = BoundedBuffer(limit)
+        deadline = time.monotonic() + timeout
+        while not self._eof:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return buf.getvalue(), False
+            if not self._selector.select(remaining):
+                continue
+            try:
+                chunk = os.read(self._fd, READ_CHUNK)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self._eof = True
+                break
+            buf.add(chunk)
+            if buf.endswith(marker):
+                return buf.getvalue(strip_marker=marker), True
+        return buf.getvalue(), False
+
+    def alive(self) -> bool:
+        return self._popen.poll() is None
+
+    def interrupt(self) -> None:
+        if self.alive():
+            try:
+                os.kill(self._popen.pid, signal.SIGUSR1)
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self._popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self._popen.kill()
+        except ProcessLookupError:
+            pass
+        for stream in (self._popen.stdin, self._popen.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            self._selector.close()
+        except (OSError, ValueError):
+            pass
+        self._popen.wait()
+        if self._on_kill is not None:
+            self._on_kill(self)
+            self._on_kill = None
+
+    @property
+    def exit_code(self) -> int | None:
+        return self._popen.poll()
+
+
+def _cleanup(root: str, uid: int | None, processes: set) -> None:
+    for proc in list(processes):
+        proc.kill()
+    if uid is not None:
+        _kill_uid(uid)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _kill_uid(uid: int) -> None:
+    """SIGKILL every process of ``uid``: a child takes that uid and kills -1.
+
+    Done twice, so that processes forked while the first kill ran go too.
+    """
+    for _ in range(2):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the forked child
+            try:
+                os.setgid(uid)
+                os.setuid(uid)
+                os.kill(-1, signal.SIGKILL)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+
+
+class LocalSandbox(Sandbox):
+    """Runs task code as limited subprocesses in a private folder of this machine.
+
+    Args:
+        limits: resource limits for every process.
+        python: the interpreter for task code (``GYM_PDB_PYTHON``, else this one).
+        drop_privileges: when root, run task code as a fresh unprivileged uid
+            (default: when root and the interpreter is reachable by such a uid).
+        cut_network: give each process an empty network namespace, where the OS allows.
+    """
+
+    def __init__(
+        self,
+        limits: Limits | None = None,
+        python: str | None = None,
+        drop_privileges: bool | None = None,
+        cut_network: bool | None = None,
+    ):
+        self.limits = limits or Limits()
+        self.python = python or default_python()
+        is_root = os.geteuid() == 0
+        if drop_privileges is None:
+            drop_privileges = is_root and reachable_by_others(self.python)
+            if is_root and not drop_privileges:
+                warnings.warn(
+                    f"gym_pdb: running as root, but the sandbox interpreter {self.python} is not reachable "
+                    "by an unprivileged user, so task code runs as root and the process-count limit does "
+                    "not hold. Use an interpreter outside /root (a venv of /usr/bin/python3, or "
+                    "GYM_PDB_PYTHON), or the docker sandbox.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+        if drop_privileges and not is_root:
+            raise SandboxError("drop_privileges needs root")
+        self.uid = random.SystemRandom().randrange(*UID_RANGE) if drop_privileges else None
+        self.cut_network = (not self.limits.network) if cut_network is None else cut_network
+
+        self.root = tempfile.mkdtemp(prefix="gym-pdb-")
+        os.chmod(self.root, 0o711)
+        self.workdir = os.path.join(self.root, "workspace")
+        self.support_dir = os.path.join(self.root, "support")
+        self.tmpdir = os.path.join(self.root, "tmp")
+        os.mkdir(self.support_dir, 0o755)
+        for name, content in support_files().items():
+            path = os.path.join(self.support_dir, name)
+            with open(path, "wb") as f:
+                f.write(content)
+            os.chmod(path, 0o644)
+        self._make_private_dirs()
+        self.info = SandboxInfo(
+            workdir=self.workdir,
+            support_dir=self.support_dir,
+            python=self.python,
+            extra={"backend": "local", "uid": self.uid, "network_cut": self.cut_network},
+        )
+        self._processes: set[LocalProcess] = set()
+        self._closed = False
+        self._finalizer = weakref.finalize(self, _cleanup, self.root, self.uid, self._processes)
+
+    def _make_private_dirs(self) -> None:
+        os.mkdir(self.workdir)
+        os.mkdir(self.tmpdir, 0o700)
+        if self.uid is not None:
+            # Root owns the workspace, sticky and group-writable: the sandbox uid
+            # creates files in it, but cannot remove or replace root's (the tests).
+            os.chown(self.workdir, 0, self.uid)
+            os.chmod(self.workdir, 0o1775)
+            os.chown(self.tmpdir, self.uid, self.uid)
+
+    # -- files -------------------------------------------------------------
+    def _host_path(self, path: str) -> str:
+        return os.path.join(self.workdir, safe_relpath(path))
+
+    def reset_workspace(self, files: Mapping[str, bytes], readonly: Sequence[str] = ()) -> None:
+        self._check_open()
+        if self.uid is not None:
+            _kill_uid(self.uid)
+        for proc in list(self._processes):
+            proc.kill()
+        for base in (self.workdir, self.tmpdir):
+            shutil.rmtree(base, ignore_errors=True)
+        self._make_private_dirs()
+        readonly = set(readonly)
+        for path, content in files.items():
+            self._write(path, content, readonly=path in readonly)
+
+    def write_file(self, path: str, content: bytes) -> None:
+        self._check_open()
+        self._write(path, content, readonly=False)
+
+    def _write(self, path: str, content: bytes, readonly: bool) -> None:
+        host = self._host_path(path)
+        parent = os.path.dirname(host)
+        if not os.path.isdir(parent):
+            os.makedirs(parent, exist_ok=True)
+            if self.uid is not None:
+                d = parent
+                while d != self.workdir:
+                    os.chown(d, self.uid, self.uid)
+                    d = os.path.dirname(d)
+        if os.path.lexists(host) and (os.path.islink(host) or not os.path.isfile(host)):
+            if os.path.isdir(host) and not os.path.islink(host):
+                shutil.rmtree(host)
+            else:
+                os.unlink(host)
+        # Write to a fresh file: never follow a link the program may have planted.
+        tmp = host + f".gym-pdb-{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+        if self.uid is not None and not readonly:
+            os.chown(tmp, self.uid, self.uid)
+        os.chmod(tmp, 0o444 if readonly else 0o644)
+        os.replace(tmp, host)
+
+    def read_file(self, path: str) -> bytes:
+        self._check_open()
+        host = self._host_path(path)
+        fd = os.open(host, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as f:
+            return f.read()
+
+    def remove_file(self, path: str) -> None:
+        self._check_open()
+        try:
+            os.unlink(self._host_path(path))
+        except FileNotFoundError:
+            pass
+
+    # -- processes ---------------------------------------------------------
+    def _env(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+        env = {
+            "PATH": os.pathsep.join([os.path.dirname(self.python), "/usr/local/bin", "/usr/bin", "/bin"]),
+            "HOME": self.tmpdir,
+            "TMPDIR": self.tmpdir,
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONHASHSEED": "0",
+            "MPLBACKEND": "Agg",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+        }
+        if extra:
+            env.update(extra)
+        return env
+
+    def _popen(self, argv: Sequence[str], env: Mapping[str, str] | None, stdin) -> subprocess.Popen:
+        self._check_open()
+        argv = list(argv)
+        if argv and argv[0] in ("python", "python3"):
+            argv[0] = self.python
+        try:
+            return subprocess.Popen(
+                argv,
+                stdin=stdin,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                cwd=self.workdir,
+                env=self._env(env),
+                preexec_fn=_ChildSetup(self.limits, self.uid, self.cut_network),
+                close_fds=True,
+                bufsize=0,
+            )
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.ENOMEM):
+                raise SandboxError(f"could not start {argv[0]}: {exc.strerror} (sandbox limits reached)") from exc
+            raise SandboxError(f"could not start {argv[0]}: {exc}") from exc
+        except subprocess.SubprocessError as exc:
+            raise SandboxError(f"could not start {argv[0]}: {exc}") from exc
+
+    def run(
+        self,
+        argv: Sequence[str],
+        timeout: float,
+        env: Mapping[str, str] | None = None,
+        output_limit: int | None = None,
+    ) -> ExecResult:
+        start = time.monotonic()
+        popen = self._popen(argv, env, subprocess.DEVNULL)
+        buf = BoundedBuffer(output_limit or self.limits.output_bytes)
+        fd = popen.stdout.fileno()
+        timed_out = False
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            deadline = start + timeout
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    timed_out = popen.poll() is None
+                    break
+                if sel.select(min(remaining, 0.5)):
+                    chunk = os.read(fd, READ_CHUNK)
+                    if not chunk:
+                        break
+                    buf.add(chunk)
+                elif popen.poll() is not None:
+                    break  # exited, but a stray child holds the pipe open
+        try:
+            os.killpg(popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        popen.stdout.close()
+        code = popen.wait()
+        return ExecResult(
+            exit_code=None if timed_out else code,
+            output=buf.getvalue(),
+            timed_out=timed_out,
+            truncated=buf.truncated,
+            elapsed=time.monotonic() - start,
+        )
+
+    def spawn(self, argv: Sequence[str], env: Mapping[str, str] | None = None) -> LocalProcess:
+        popen = self._popen(argv, env, subprocess.PIPE)
+        proc = LocalProcess(popen, on_kill=self._processes.discard)
+        self._processes.add(proc)
+        return proc
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SandboxError("the sandbox is closed")
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._finalizer()

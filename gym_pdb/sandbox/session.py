@@ -1,0 +1,223 @@
+"""The persistent pdb session of an episode, on any sandbox backend.
+
+One debugger process per episode, driven through ``support/pdb_driver.py``.
+Each command is one write and one read up to the session's sentinel; the
+driver's prompt carries the state (frame, listing, breakpoints) as JSON, so
+the host never guesses when pdb is done and never asks twice.
+
+The host keeps the breakpoints: they survive restarts (a quit, the program
+finishing, a timeout, a rewrite) and move with the code when lines are
+rewritten above them.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import asdict, dataclass, field
+
+from gym_pdb.sandbox.base import InteractiveProcess, Sandbox, SandboxError
+
+RUNNERS = ("python", "pytest")
+QUIT_COMMANDS = {"q", "quit", "exit"}
+RESTART_COMMANDS = {"restart", "run"}
+
+
+@dataclass
+class Breakpoint:
+    file: str
+    line: int
+    cond: str | None = None
+    temporary: bool = False
+
+
+@dataclass
+class Frame:
+    file: str
+    line: int
+    function: str
+    listing: str = ""
+    post_mortem: bool = False
+
+
+@dataclass
+class PdbReply:
+    """The result of one pdb command."""
+
+    output: str
+    frame: Frame | None
+    restarted: bool = False
+    ended: str = ""
+    timed_out: bool = False
+    truncated: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+class PdbSession:
+    """A pdb process in a sandbox, restarted as needed, with host-side breakpoints.
+
+    Args:
+        sandbox: where the debugger runs.
+        timeout: seconds a command may take before the program is stopped.
+        output_limit: bytes of a command's output kept (head and tail).
+    """
+
+    def __init__(self, sandbox: Sandbox, timeout: float = 10.0, output_limit: int = 16384):
+        self.sandbox = sandbox
+        self.timeout = timeout
+        self.output_limit = output_limit
+        self.runner = "pytest"
+        self.target = ""
+        self.breakpoints: list[Breakpoint] = []
+        self.frame: Frame | None = None
+        self._process: InteractiveProcess | None = None
+        self._sentinel = b""
+        self._state_mark = b""
+
+    # -- lifecycle ---------------------------------------------------------
+    @property
+    def active(self) -> bool:
+        return self._process is not None and self._process.alive()
+
+    def start(self, runner: str, target: str) -> PdbReply:
+        """(Re)start the debugger on ``target`` with ``runner`` (python or pytest)."""
+        if runner not in RUNNERS:
+            raise ValueError(f"runner must be one of {', '.join(RUNNERS)}, not {runner!r}")
+        self.runner, self.target = runner, target
+        return self._spawn()
+
+    def restart(self) -> PdbReply:
+        return self._spawn()
+
+    def _spawn(self) -> PdbReply:
+        self.stop()
+        token = secrets.token_hex(8)
+        self._sentinel = f"<<gym-pdb:{token}>>".encode()
+        self._state_mark = f"\x1egym-pdb-state:{token}:".encode()
+        env = {
+            "GYM_PDB_SENTINEL": self._sentinel.decode(),
+            "GYM_PDB_STATE_MARK": self._state_mark.decode(),
+            "GYM_PDB_BREAKPOINTS": json.dumps([asdict(bp) for bp in self.breakpoints]),
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        }
+        info = self.sandbox.info
+        argv = [info.python, f"{info.support_dir}/pdb_driver.py", self.runner, self.target]
+        self._process = self.sandbox.spawn(argv, env=env)
+        return self._read(restarted=True)
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process = None
+        self.frame = None
+
+    close = stop
+
+    # -- commands ----------------------------------------------------------
+    def command(self, line: str) -> PdbReply:
+        """Send one pdb command; start the session first if none is running."""
+        word = line.strip().split(maxsplit=1)[0].lower() if line.strip() else ""
+        if not self.active:
+            reply = self._spawn()
+            if word in QUIT_COMMANDS | RESTART_COMMANDS or not self.active:
+                return reply
+            prefix = reply.output
+        else:
+            prefix = ""
+            if word in QUIT_COMMANDS | RESTART_COMMANDS:
+                reply = self._spawn()
+                reply.notes.insert(0, "The pdb session was restarted; breakpoints kept.")
+                return reply
+        try:
+            self._process.write(line.encode() + b"\n")
+        except SandboxError:
+            return self._spawn()
+        reply = self._read()
+        if prefix:
+            reply.output = prefix + "\n" + reply.output
+        return reply
+
+    def _read(self, restarted: bool = False) -> PdbReply:
+        process = self._process
+        data, found = process.read_until(self._sentinel, self.timeout, self.output_limit)
+        if found:
+            output, _, state = data.rpartition(self._state_mark)
+            self._apply_state(state)
+            return PdbReply(
+                output=self._clean(output), frame=self.frame, restarted=restarted, truncated=len(data) >= self.output_limit
+            )
+        if process.alive():
+            return self._timed_out(data, restarted)
+        ended = self._clean(data)
+        code = process.exit_code
+        self.stop()
+        if restarted:
+            return PdbReply(
+                output=ended,
+                frame=None,
+                restarted=True,
+                ended=f"The program ended (exit code {code}) before pdb could stop in it.",
+            )
+        # The program ended (finished, quit, crashed): start over, breakpoints kept.
+        reply = self._spawn()
+        reply.output = ended + ("\n" + reply.output if reply.ended else "")
+        reply.ended = reply.ended or (
+            f"The program ended (exit code {code}); the pdb session was restarted, breakpoints kept."
+        )
+        return reply
+
+    def _timed_out(self, data: bytes, restarted: bool) -> PdbReply:
+        process = self._process
+        process.interrupt()
+        more, _ = process.read_until(self._sentinel, 0.5, self.output_limit)
+        stack = self._clean(more)
+        self.stop()
+        reply = self._spawn() if not restarted else PdbReply(output="", frame=None)
+        reply.output = self._clean(data)
+        reply.timed_out = True
+        where = f"\nIt was stopped here:\n{stack.strip()}" if stack.strip() else ""
+        reply.ended = (
+            f"The command did not finish within {self.timeout:g}s (does the program loop forever?).{where}\n"
+            + (
+                "The pdb session was restarted; breakpoints kept."
+                if not restarted
+                else "The debugger did not reach its first prompt; fix the program or start pdb again."
+            )
+        )
+        return reply
+
+    def _apply_state(self, raw: bytes) -> None:
+        try:
+            state = json.loads(raw.decode("utf-8", "replace"))
+        except ValueError:
+            return
+        frame = state.get("frame")
+        self.frame = Frame(**frame) if frame else None
+        self.breakpoints = [
+            Breakpoint(file=bp["file"], line=bp["line"], cond=bp.get("cond"), temporary=bool(bp.get("temporary")))
+            for bp in state.get("breakpoints", [])
+        ]
+
+    def _clean(self, data: bytes) -> str:
+        text = data.decode("utf-8", "replace")
+        workdir = self.sandbox.info.workdir.rstrip("/") + "/"
+        return text.replace(workdir, "").replace(self.sandbox.info.support_dir.rstrip("/") + "/", "")
+
+    # -- rewrites ------------------------------------------------------------
+    def shift_breakpoints(self, path: str, start: int, end: int, new_length: int) -> list[Breakpoint]:
+        """Lines start..end of ``path`` became ``new_length`` lines: move breakpoints.
+
+        Breakpoints inside the rewritten range are dropped (and returned); those
+        below it move by the change in length.
+        """
+        delta = new_length - (end - start + 1)
+        kept, dropped = [], []
+        for bp in self.breakpoints:
+            if bp.file != path or bp.line < start:
+                kept.append(bp)
+            elif bp.line <= end:
+                dropped.append(bp)
+            else:
+                kept.append(Breakpoint(bp.file, bp.line + delta, bp.cond, bp.temporary))
+        self.breakpoints = kept
+        return dropped

@@ -1,0 +1,214 @@
+"""pdb for gym-pdb, run inside the sandbox (stdlib, and pytest for that runner).
+
+    python pdb_driver.py python FILE
+    python pdb_driver.py pytest FILE[::TEST]
+
+The prompt is a per-session sentinel preceded by a JSON line with the state
+(current frame, a listing around it, breakpoints), so that the host reads one
+command's output, frame and listing in a single round trip and never guesses
+when pdb is done. Breakpoints to restore come in GYM_PDB_BREAKPOINTS (JSON).
+The program's stdin is /dev/null: pdb's commands cannot be eaten by input().
+SIGUSR1 dumps every thread's stack (faulthandler), so the host can say where
+a program that hangs was stuck before it stops it.
+"""
+
+import bdb
+import faulthandler
+import io
+import json
+import os
+import pdb
+import signal
+import sys
+import traceback
+
+SENTINEL = "(Pdb) "
+STATE_MARK = "\x1estate:"
+BREAKPOINTS = []
+CONTEXT = 3
+WORKDIR = os.getcwd()
+CMD_IN = CMD_OUT = None
+
+_restored = []
+
+
+def configure():
+    """Read the session's settings from the environment (and hide them from the program)."""
+    global SENTINEL, STATE_MARK, BREAKPOINTS, CONTEXT, CMD_IN, CMD_OUT
+    SENTINEL = os.environ.pop("GYM_PDB_SENTINEL", SENTINEL)
+    STATE_MARK = os.environ.pop("GYM_PDB_STATE_MARK", STATE_MARK)
+    BREAKPOINTS = json.loads(os.environ.pop("GYM_PDB_BREAKPOINTS", "") or "[]")
+    CONTEXT = int(os.environ.pop("GYM_PDB_CONTEXT", CONTEXT))
+    CMD_IN, CMD_OUT = _open_private_streams()
+
+
+def _open_private_streams():
+    """pdb talks over duplicates of fds 0/1; the program gets /dev/null as stdin."""
+    cmd_in = io.TextIOWrapper(os.fdopen(os.dup(0), "rb", buffering=0), encoding="utf-8", errors="replace")
+    cmd_out = io.TextIOWrapper(
+        os.fdopen(os.dup(1), "wb", buffering=0), encoding="utf-8", errors="backslashreplace", write_through=True
+    )
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    sys.stdin = open(0, closefd=False)
+    return cmd_in, cmd_out
+
+
+def relpath(path):
+    if not path:
+        return path
+    path = os.path.abspath(path)
+    if path.startswith(WORKDIR + os.sep):
+        return path[len(WORKDIR) + 1 :]
+    return path
+
+
+class SentinelPdb(pdb.Pdb):
+    """A Pdb whose prompt carries the state and ends with the session's sentinel."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("stdin", CMD_IN)
+        kwargs.setdefault("stdout", CMD_OUT)
+        kwargs["readrc"] = False
+        super().__init__(*args, **kwargs)
+        self.use_rawinput = 0
+        if not _restored:
+            _restored.append(True)
+            self._restore_breakpoints()
+
+    @property
+    def prompt(self):
+        return "\n" + STATE_MARK + json.dumps(self._state()) + "\n" + SENTINEL
+
+    @prompt.setter
+    def prompt(self, value):
+        pass
+
+    def _restore_breakpoints(self):
+        for bp in BREAKPOINTS:
+            filename = os.path.join(WORKDIR, bp["file"])
+            err = self.set_break(filename, int(bp["line"]), bool(bp.get("temporary")), bp.get("cond") or None)
+            if err:
+                self.message("Could not restore breakpoint at %s:%s: %s" % (bp["file"], bp["line"], err))
+
+    def do_interact(self, arg):
+        self.error("interact is not available here: evaluate expressions with p, pp or ! instead")
+
+    def _state(self):
+        frame = getattr(self, "curframe", None)
+        state = {"breakpoints": self._breakpoints(), "frame": None}
+        if frame is None:
+            return state
+        filename = self.canonic(frame.f_code.co_filename)
+        lineno = frame.f_lineno
+        if getattr(self, "curindex", None) is not None and self.stack:
+            lineno = self.stack[self.curindex][1]
+        state["frame"] = {
+            "file": relpath(filename),
+            "line": lineno,
+            "function": frame.f_code.co_name,
+            "listing": self._listing(filename, lineno),
+            "post_mortem": bool(getattr(self, "_gym_post_mortem", False)),
+        }
+        return state
+
+    def _listing(self, filename, lineno):
+        import linecache
+
+        breaks = set(self.get_file_breaks(filename))
+        lines = []
+        for n in range(max(1, lineno - CONTEXT), lineno + CONTEXT + 1):
+            text = linecache.getline(filename, n, self.curframe.f_globals)
+            if not text:
+                break
+            mark = ("B" if n in breaks else " ") + ("->" if n == lineno else "  ")
+            lines.append("%4d %s %s" % (n, mark, text.rstrip("\n")))
+        return "\n".join(lines)
+
+    @staticmethod
+    def _breakpoints():
+        out = []
+        for bp in bdb.Breakpoint.bpbynumber:
+            if bp is None:
+                continue
+            out.append(
+                {
+                    "number": bp.number,
+                    "file": relpath(bp.file),
+                    "line": bp.line,
+                    "cond": bp.cond,
+                    "enabled": bp.enabled,
+                    "temporary": bp.temporary,
+                    "hits": bp.hits,
+                }
+            )
+        return out
+
+
+def run_python(target):
+    debugger = SentinelPdb()
+    sys.path[0] = os.path.dirname(os.path.abspath(target))
+    try:
+        if hasattr(debugger, "_runscript"):
+            debugger._runscript(target)
+        else:  # Python >= 3.12
+            debugger._run(pdb._ScriptTarget(target))
+        if debugger.quitting:
+            return "Quit."
+        return "The program finished."
+    except SystemExit as exc:
+        return "The program exited via sys.exit(). Exit status: %s" % (exc.code,)
+    except BaseException as exc:
+        if isinstance(exc, bdb.BdbQuit):
+            return "Quit."
+        traceback.print_exc(file=CMD_OUT)
+        CMD_OUT.write("Uncaught exception. Entering post mortem debugging\n")
+        debugger._gym_post_mortem = True
+        debugger.reset()
+        try:
+            debugger.interaction(None, exc.__traceback__)
+        except bdb.BdbQuit:
+            pass
+        return "Post mortem debugger finished."
+
+
+def run_pytest(target):
+    import pytest
+
+    sys.path[0] = WORKDIR
+    code = pytest.main(
+        [
+            "-q",
+            "-s",
+            "--tb=short",
+            "-p",
+            "no:cacheprovider",
+            "--noconftest",
+            "--rootdir",
+            WORKDIR,
+            "--trace",
+            "--pdbcls=pdb_driver:SentinelPdb",
+            target,
+        ]
+    )
+    return "The tests finished (pytest exit code %s)." % (int(code),)
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[1] not in ("python", "pytest"):
+        sys.stderr.write(__doc__)
+        return 2
+    configure()
+    faulthandler.register(signal.SIGUSR1, file=CMD_OUT, all_threads=True)
+    runner, target = sys.argv[1], sys.argv[2]
+    message = run_python(target) if runner == "python" else run_pytest(target)
+    CMD_OUT.write("\n" + message + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    # Run from a module of its own: pdb's script runner empties __main__'s globals.
+    import pdb_driver
+
+    sys.exit(pdb_driver.main())

@@ -1,0 +1,83 @@
+"""What the tools work on: the episode's task, files, sandbox and pdb session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gym_pdb.sandbox.base import Sandbox, safe_relpath
+from gym_pdb.sandbox.session import PdbSession
+from gym_pdb.tasks.task import Task
+
+
+@dataclass
+class ToolSettings:
+    """Time and size budgets of the tools."""
+
+    pdb_timeout: float = 10.0
+    test_timeout: float = 5.0
+    eval_timeout: float = 120.0
+    eval_output_chars: int = 6000
+    pdb_output_bytes: int = 16384
+    view_max_lines: int = 400
+    grep_max_results: int = 50
+
+
+class Workspace:
+    """The episode's files as the agent sees them, mirrored into the sandbox.
+
+    The host keeps the text of every task file, so view, grep and listdir never
+    touch the sandbox; writes go to both.
+    """
+
+    def __init__(self, sandbox: Sandbox):
+        self.sandbox = sandbox
+        self.task: Task | None = None
+        self.files: dict[str, str] = {}
+
+    def reset(self, task: Task) -> None:
+        self.task = task
+        self.files = dict(task.files)
+        readonly = [p for p in self.files if not task.is_editable(p)]
+        self.sandbox.reset_workspace(task.encoded_files(), readonly=readonly)
+
+    def check_path(self, path: str) -> str:
+        """Normalise ``path``; raise ValueError for paths outside or hidden."""
+        rel = safe_relpath(path)
+        if rel != "." and not self.task.is_visible(rel):
+            raise ValueError(f"{path!r} does not exist or is hidden")
+        return rel
+
+    def exists(self, path: str) -> bool:
+        return path in self.files
+
+    def read(self, path: str) -> str:
+        rel = self.check_path(path)
+        if rel not in self.files:
+            raise ValueError(f"no file {path!r}; see listdir() for the files")
+        return self.files[rel]
+
+    def editable(self, path: str) -> bool:
+        return self.task.is_editable(path)
+
+    def write(self, path: str, text: str) -> None:
+        self.sandbox.write_file(path, text.encode("utf-8"))
+        self.files[path] = text
+
+    def visible_paths(self) -> list[str]:
+        return sorted(p for p in self.files if self.task.is_visible(p))
+
+
+@dataclass
+class ToolContext:
+    """Everything a tool call may use; one per environment, renewed at each reset."""
+
+    sandbox: Sandbox
+    workspace: Workspace
+    session: PdbSession
+    settings: ToolSettings = field(default_factory=ToolSettings)
+    last_eval: Any = None
+
+    @property
+    def task(self) -> Task:
+        return self.workspace.task
