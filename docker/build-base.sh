@@ -8,7 +8,7 @@
 #
 # Environment:
 #   GYM_PDB_BASE_IMAGE  tag to create (default gym-pdb-base:bookworm)
-#   GYM_PDB_TIER        core (default) or full (adds torch and opencv, ~1 GB more)
+#   GYM_PDB_TIER        full (default: + torch CPU and opencv) or core (~1 GB smaller)
 #   DEBIAN_MIRROR       Debian mirror (default: the one apt uses on this machine)
 #   DEBIAN_SUITE        default bookworm
 # Needs root, debootstrap and a running dockerd.
@@ -16,7 +16,7 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 TAG="${GYM_PDB_BASE_IMAGE:-gym-pdb-base:bookworm}"
-TIER="${GYM_PDB_TIER:-core}"
+TIER="${GYM_PDB_TIER:-full}"
 SUITE="${DEBIAN_SUITE:-bookworm}"
 PACKAGES="$HERE/packages.txt"
 
@@ -54,6 +54,7 @@ DEB_FULL="$(awk '!/^[[:space:]]*#/ && NF >= 3 && $1 == "full" && $2 != "-" { pri
 PIP_ONLY="$(awk -v tier="$TIER" '!/^[[:space:]]*#/ && NF >= 3 && $2 == "-" && ($1 == "core" || tier == "full") { print $3 }' "$PACKAGES" | xargs)"
 
 ROOT="$(mktemp -d "${TMPDIR:-/var/tmp}/gym-pdb-rootfs.XXXXXX")"
+chmod 755 "$ROOT"  # apt's _apt user downloads into it
 cleanup() {
     for m in proc dev/pts dev sys; do mountpoint -q "$ROOT/$m" 2>/dev/null && umount -l "$ROOT/$m" || true; done
     rm -rf --one-file-system "$ROOT"
@@ -124,6 +125,7 @@ tar --numeric-owner --xattrs -C "$ROOT" -c . | docker import \
     --change 'ENV LANG=C.UTF-8' \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'CMD ["/bin/bash"]' \
+    ${GYM_PDB_RECIPE:+--change "LABEL gym-pdb.recipe=$GYM_PDB_RECIPE"} \
     --message "gym-pdb base: debootstrap minbase $SUITE, tier $TIER" \
     - "$TAG" >/dev/null
 log "built $TAG in $((SECONDS - START)) s"

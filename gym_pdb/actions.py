@@ -80,7 +80,9 @@ def _parse(action: Any, tools: Mapping[str, Tool]) -> ToolCall:
     tagged = TOOL_CALL_TAG.search(text)
     if tagged:
         text = tagged.group(1).strip()
-    if text.startswith("{"):
+    else:
+        text = action.lstrip()  # keep the code of a rewrite exactly as given
+    if text.startswith(("{", "[")):
         try:
             data = json.loads(text)
         except ValueError as exc:

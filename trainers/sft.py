@@ -18,7 +18,7 @@ import importlib.util
 import logging
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Sequence
 
 from trl import ModelConfig, SFTConfig, SFTTrainer, TrlParser, get_peft_config
 
@@ -29,6 +29,16 @@ from .tokenizer import load_tokenizer
 logger = logging.getLogger(__name__)
 
 __all__ = ["PDBSFTConfig", "SFTDataArguments", "build_sft_trainer", "load_sft_datasets", "main"]
+
+
+def bf16_default() -> bool:
+    """bf16 where the GPU supports it (the recipe), fp32 elsewhere (CPU tests)."""
+    try:
+        import torch
+
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    except Exception:  # pragma: no cover
+        return False
 
 
 def _liger_usable() -> bool:
@@ -60,9 +70,10 @@ class PDBSFTConfig(SFTConfig):
     )
     logging_steps: float = field(default=1, metadata={"help": "Log every N steps."})
     save_strategy: str = field(default="epoch", metadata={"help": "When to save checkpoints."})
-    report_to: Any = field(default="none", metadata={"help": "Experiment trackers (wandb, tensorboard, none)."})
 
     def __post_init__(self):
+        if self.bf16 is None and not self.fp16:
+            self.bf16 = bf16_default()
         if self.use_liger_kernel is None:
             self.use_liger_kernel = _liger_usable()
         super().__post_init__()

@@ -170,6 +170,12 @@ class LocalProcess(InteractiveProcess):
         return buf.getvalue(), False
 
     def alive(self) -> bool:
+        if self._eof and self._popen.returncode is None:
+            # Output closes just before the process is gone: give it a moment.
+            try:
+                self._popen.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
         return self._popen.poll() is None
 
     def interrupt(self) -> None:

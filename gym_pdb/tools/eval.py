@@ -106,7 +106,7 @@ def parse_results(raw: str, fallback_total: int) -> EvalResult:
     order = collected if collected is not None else list(by_id)
     for nodeid in order:
         result.tests.append(by_id.get(nodeid) or TestOutcome(nodeid, "not run"))
-    result.total = len(order) if collected is not None else max(fallback_total, len(order))
+    result.total = len(order) if collected else max(fallback_total, len(order))
     return result
 
 

@@ -34,26 +34,51 @@ class Recorder:
         self.out.write(json.dumps(record) + "\n")
         self.out.flush()
 
-    def _alarm(self, signum, frame):
-        signal.setitimer(signal.ITIMER_REAL, 0.5)
-        raise TestTimeout("the test ran for more than %gs and was stopped (an infinite loop?)" % self.timeout)
+    def _limit(self, seconds, what, repeat=True):
+        """Arm an alarm that stops ``what`` after ``seconds``; returns the disarm function.
+
+        With ``repeat``, the alarm fires again every half second until disarmed,
+        so that code which catches the first interruption is interrupted again.
+        """
+        if self.timeout <= 0:
+            return lambda: None
+        armed = [True]
+
+        def alarm(signum, frame):
+            if armed[0]:
+                armed[0] = repeat
+                if repeat:
+                    signal.setitimer(signal.ITIMER_REAL, 0.5)
+                raise TestTimeout("%s ran for more than %gs and was stopped (an infinite loop?)" % (what, seconds))
+
+        previous = signal.signal(signal.SIGALRM, alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+
+        def disarm():
+            armed[0] = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+        return disarm
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item):
-        if self.timeout > 0:
-            previous = signal.signal(signal.SIGALRM, self._alarm)
-            signal.setitimer(signal.ITIMER_REAL, self.timeout)
+        disarm = self._limit(self.timeout, "the test")
         try:
             yield
         finally:
-            if self.timeout > 0:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous)
+            disarm()
 
-    def pytest_collection_finish(self, session):
-        self.write({"event": "collected", "nodeids": [item.nodeid for item in session.items]})
+    def pytest_collectstart(self, collector):
+        if isinstance(collector, pytest.Module):
+            self._disarm_collect = self._limit(4 * self.timeout, "importing " + collector.name, repeat=False)
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_collectreport(self, report):
+        disarm = getattr(self, "_disarm_collect", None)
+        if disarm is not None:
+            disarm()
+            self._disarm_collect = None
         if report.failed:
             self.write(
                 {
@@ -62,6 +87,9 @@ class Recorder:
                     "longrepr": str(report.longrepr)[-LONGREPR_LIMIT:],
                 }
             )
+
+    def pytest_collection_finish(self, session):
+        self.write({"event": "collected", "nodeids": [item.nodeid for item in session.items]})
 
     def pytest_runtest_logreport(self, report):
         record = {

@@ -85,10 +85,22 @@ class SentinelPdb(pdb.Pdb):
     def prompt(self, value):
         pass
 
+    def do_quit(self, arg):
+        self._gym_quit = True
+        return super().do_quit(arg)
+
+    do_q = do_exit = do_quit
+
     def _restore_breakpoints(self):
         for bp in BREAKPOINTS:
             filename = os.path.join(WORKDIR, bp["file"])
-            err = self.set_break(filename, int(bp["line"]), bool(bp.get("temporary")), bp.get("cond") or None)
+            line = int(bp["line"])
+            if not os.path.isfile(filename):
+                err = "no such file"
+            elif not self.checkline(filename, line):
+                err = "not a line with code"
+            else:
+                err = self.set_break(filename, line, bool(bp.get("temporary")), bp.get("cond") or None)
             if err:
                 self.message("Could not restore breakpoint at %s:%s: %s" % (bp["file"], bp["line"], err))
 
@@ -154,7 +166,7 @@ def run_python(target):
             debugger._runscript(target)
         else:  # Python >= 3.12
             debugger._run(pdb._ScriptTarget(target))
-        if debugger.quitting:
+        if getattr(debugger, "_gym_quit", False):
             return "Quit."
         return "The program finished."
     except SystemExit as exc:

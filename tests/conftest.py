@@ -1,0 +1,86 @@
+"""Shared fixtures: suite data from ../shared/data, and the sandbox backends.
+
+Tool and env tests run on every backend. The docker backend needs a running
+dockerd and the sandbox image: without them its tests skip on a workstation,
+and fail in CI (``CI`` set), where .ci/run provides both.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data" / "swe-pdb"
+if "GYM_PDB_DATA" not in os.environ and SHARED_DATA.is_dir():
+    os.environ["GYM_PDB_DATA"] = str(SHARED_DATA)
+
+BACKENDS = ["local", "docker"]
+
+
+def docker_problem() -> str | None:
+    """Why the docker backend cannot run here, or None."""
+    try:
+        import docker
+    except ImportError:
+        return "the docker package is not installed (pip install gym-pdb[docker])"
+    try:
+        client = docker.from_env(timeout=5)
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means no usable dockerd
+        return f"dockerd is not reachable: {exc}"
+    from gym_pdb.sandbox.docker import default_image
+
+    try:
+        client.images.get(default_image())
+    except Exception:  # noqa: BLE001
+        return f"the sandbox image {default_image()} is missing (gym-pdb build-image --offline)"
+    finally:
+        client.close()
+    return None
+
+
+def require_backend(kind: str) -> None:
+    if kind == "docker":
+        problem = docker_problem()
+        if problem:
+            if os.environ.get("CI"):
+                pytest.fail(f"docker backend required in CI: {problem}")
+            pytest.skip(problem)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    require_backend(request.param)
+    return request.param
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    path = Path(os.environ.get("GYM_PDB_DATA", SHARED_DATA))
+    if not path.is_dir():
+        pytest.fail(f"suite data not found at {path}: set GYM_PDB_DATA")
+    return path
+
+
+def own_processes(uid: int | None) -> list[int]:
+    """Pids of live processes running as ``uid`` (zombies, already dead, are not counted)."""
+    if uid is None:
+        return []
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/status") as f:
+                    for line in f:
+                        if line.startswith("State:") and "Z" in line.split()[1]:
+                            break
+                        if line.startswith("Uid:"):
+                            if int(line.split()[1]) == uid:
+                                pids.append(int(entry))
+                            break
+            except OSError:
+                continue
+    return pids

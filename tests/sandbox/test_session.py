@@ -1,0 +1,120 @@
+"""The persistent pdb session, on every backend."""
+
+from __future__ import annotations
+
+import pytest
+
+from gym_pdb.sandbox import make_sandbox
+from gym_pdb.sandbox.session import Breakpoint, PdbSession
+
+PROGRAM = b"""def total(items):
+    acc = 0
+    for item in items:
+        acc += item
+    return acc
+
+
+def spin():
+    while True:
+        pass
+
+
+print(total([1, 2, 3]))
+"""
+TEST = b"""from prog import total, spin
+
+
+def test_total():
+    assert total([1, 2]) == 3
+
+
+def test_spin():
+    spin()
+"""
+
+
+@pytest.fixture
+def session(backend):
+    sandbox = make_sandbox(backend)
+    sandbox.reset_workspace({"prog.py": PROGRAM, "test.py": TEST}, readonly=["test.py"])
+    s = PdbSession(sandbox, timeout=3)
+    yield s
+    s.stop()
+    sandbox.close()
+
+
+def test_one_round_trip_gives_output_frame_and_listing(session):
+    reply = session.start("python", "prog.py")
+    assert reply.frame.file == "prog.py" and reply.frame.line == 1
+    reply = session.command("b prog.py:4")
+    assert "Breakpoint 1 at prog.py:4" in reply.output
+    assert [(b.file, b.line) for b in session.breakpoints] == [("prog.py", 4)]
+    reply = session.command("c")
+    assert (reply.frame.file, reply.frame.line, reply.frame.function) == ("prog.py", 4, "total")
+    assert "B->" in reply.frame.listing
+    assert session.command("p acc, item").output.strip() == "(0, 1)"
+
+
+def test_pytest_runner_stops_in_the_test(session):
+    reply = session.start("pytest", "test.py::test_total")
+    assert reply.frame.file == "test.py" and reply.frame.function == "test_total"
+    session.command("b prog.py:5")
+    reply = session.command("c")
+    assert reply.frame.function == "total"
+    assert session.command("p acc").output.strip() == "3"
+
+
+def test_breakpoints_survive_restarts_and_quit(session):
+    session.start("python", "prog.py")
+    session.command("b prog.py:4")
+    reply = session.command("q")
+    assert reply.frame.line == 1
+    assert [(b.file, b.line) for b in session.breakpoints] == [("prog.py", 4)]
+    assert session.command("c").frame.line == 4
+
+
+def test_program_end_restarts_the_session(session):
+    session.start("python", "prog.py")
+    reply = session.command("c")
+    assert "6" in reply.output and "ended" in reply.ended
+    assert session.active and reply.frame.line == 1
+
+
+def test_hang_under_continue_is_stopped_and_restarted(session):
+    session.start("pytest", "test.py::test_spin")
+    session.command("b prog.py:2")
+    reply = session.command("c")
+    assert reply.timed_out
+    assert "did not finish within 3s" in reply.ended and "spin" in reply.ended
+    assert session.active and reply.frame is not None
+    assert [(b.file, b.line) for b in session.breakpoints] == [("prog.py", 2)]
+    assert session.command("p 1 + 1").output.strip() == "2"
+
+
+def test_shift_breakpoints_after_a_rewrite(session):
+    session.breakpoints = [Breakpoint("prog.py", 2), Breakpoint("prog.py", 4), Breakpoint("prog.py", 9), Breakpoint("test.py", 9)]
+    dropped = session.shift_breakpoints("prog.py", 3, 4, 4)
+    assert [(b.file, b.line) for b in dropped] == [("prog.py", 4)]
+    assert [(b.file, b.line) for b in session.breakpoints] == [("prog.py", 2), ("prog.py", 11), ("test.py", 9)]
+
+
+def test_restored_breakpoint_on_a_blank_line_is_reported(session):
+    session.breakpoints = [Breakpoint("prog.py", 6)]
+    reply = session.start("python", "prog.py")
+    assert "Could not restore breakpoint at prog.py:6" in reply.output
+
+
+def test_program_input_does_not_eat_commands(session):
+    session.sandbox.write_file("ask.py", b"x = input()\nprint('got', repr(x))\n")
+    session.start("python", "ask.py")
+    reply = session.command("n")
+    assert "EOFError" in reply.output or reply.frame is not None
+    assert session.command("p 40 + 2").output.strip().endswith("42")
+
+
+def test_huge_output_is_cut(session):
+    session.sandbox.write_file("loud.py", b"print('x' * 5_000_000)\nprint('done')\n")
+    session.start("python", "loud.py")
+    reply = session.command("n")
+    assert len(reply.output) <= session.output_limit + 200
+    assert session.command("p 'still here'").output.strip() == "'still here'"

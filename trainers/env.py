@@ -1,0 +1,363 @@
+"""gym-pdb episodes as TRL environments (``GRPOTrainer(environment_factory=...)``).
+
+TRL's tool loop calls ``reset(**row)`` on one environment instance per
+generation, appends the returned text (the task prompt) to the row's last user
+message, and then exposes every public method of the instance as a tool: the
+method's signature and Google-style docstring become the JSON schema shown to
+the model. After each assistant turn TRL calls the methods the model asked for
+and appends their results as tool messages; those tokens are masked out of the
+loss (``tool_mask``), and the model's own tokens are kept exactly as generated
+(the sequence is extended by concatenation, never re-tokenised).
+``get_reward()`` scores the finished episode from the tests.
+
+:class:`PDBToolEnv` has one method per gym-pdb tool (``pdb``, ``rewrite``,
+``view``, ``eval``, ``grep``, ``listdir``); their docstrings are generated from
+``gym_pdb.tools.tools_schema()``, so the schema the model sees during GRPO is
+the one it sees in ``gym-pdb eval`` and in the SFT trajectories.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Callable
+
+import gymnasium as gym
+
+import gym_pdb  # noqa: F401  (registers the PDB-*-v0 ids)
+from gym_pdb.tasks.task import Task
+from gym_pdb.tools import DEFAULT_TOOLS, tools_schema
+
+__all__ = [
+    "SYSTEM_PROMPT",
+    "PDBEpisode",
+    "PDBToolEnv",
+    "TaskIndex",
+    "env_factory",
+    "load_tasks",
+    "rl_parquet_tasks",
+    "tool_env_class",
+]
+
+SYSTEM_PROMPT = (
+    "You are an expert Python developer. A program in the workspace has a bug that makes some tests fail. "
+    "Use the tools to investigate: run the program or the tests under the pdb debugger, set breakpoints, "
+    "step through the code and print values to find the root cause. Then fix the code with rewrite and run "
+    "eval to check that all tests pass. Call one tool at a time."
+)
+
+LIMIT_MESSAGE = "Tool-call limit reached: the episode is over."
+DONE_MESSAGE = "All tests pass: the episode is over."
+
+
+# ----------------------------------------------------------------------------- tasks
+
+
+class TaskIndex(Mapping[str, Task]):
+    """Tasks of several sources under one mapping; ids that collide get a ``suite/`` prefix."""
+
+    def __init__(self, sources: Sequence[Mapping[str, Task]] = (), names: Sequence[str] | None = None):
+        self._where: dict[str, tuple[Mapping[str, Task], str]] = {}
+        for n, source in enumerate(sources):
+            label = names[n] if names else getattr(source, "suite", str(n))
+            self.add(source, label)
+
+    def add(self, source: Mapping[str, Task], label: str, ids: Sequence[str] | None = None) -> list[str]:
+        keys = []
+        for task_id in ids if ids is not None else list(source):
+            if task_id not in source:
+                raise KeyError(f"no task {task_id!r} in {label}")
+            key = task_id if task_id not in self._where else f"{label}/{task_id}"
+            self._where[key] = (source, task_id)
+            keys.append(key)
+        return keys
+
+    def __getitem__(self, key: str) -> Task:
+        source, task_id = self._where[key]
+        return source[task_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._where
+
+
+def rl_parquet_tasks(path: str | os.PathLike, suite: str | None = None) -> dict[str, Task]:
+    """Tasks from the SWE-PDB RL parquet format (``task_id, problem_statement, prompt, extra_info``)."""
+    from .data import load_rl_tasks
+
+    suite = suite or Path(path).stem
+    tasks = {}
+    for row in load_rl_tasks(path):
+        files = row["files"]
+        test_files = sorted(p for p in files if "/" not in p and p.startswith("test") and p.endswith(".py"))
+        test_files = test_files or ["test.py"]
+        tasks[row["task_id"]] = Task(
+            id=row["task_id"],
+            suite=suite,
+            files=dict(files),
+            test_files=test_files,
+            readonly=list(test_files),
+            hidden=["__pycache__/", "*.pyc", ".pytest_cache/"],
+            instructions=row["instructions"],
+            metadata={"test_command": row["test_command"]},
+        )
+    return tasks
+
+
+def _suite_tasks(name: str, data_dir: str | os.PathLike | None) -> Mapping[str, Task]:
+    from gym_pdb.tasks.suites import load_suite
+
+    if name.startswith("PDB-") and name.endswith("-v0"):
+        name = name[4:-3]
+    return load_suite(name, data_dir)
+
+
+def load_tasks(
+    specs: str | Sequence[str], data_dir: str | os.PathLike | None = None, index: TaskIndex | None = None
+) -> tuple[TaskIndex, list[str]]:
+    """Resolve task specs into a :class:`TaskIndex` and the keys they selected.
+
+    A spec is a suite (``MiniNightmare`` or ``PDB-MiniNightmare-v0``), optionally
+    with ids (``PDB-DebugBench-v0:id1,id2``) or a count (``PDB-DebugBench-v0:100``:
+    the first 100); an RL parquet file (``rl_train.parquet``); or a folder of task
+    folders (a custom suite).
+    """
+    from gym_pdb.tasks.suites import load_custom
+
+    index = index if index is not None else TaskIndex()
+    keys: list[str] = []
+    for spec in [specs] if isinstance(specs, str) else specs:
+        name, _, selection = spec.partition(":") if not os.path.exists(spec) else (spec, "", "")
+        if name.endswith(".parquet"):
+            source: Mapping[str, Task] = rl_parquet_tasks(name)
+            label = Path(name).stem
+        elif os.path.isdir(name):
+            source, label = load_custom(name), Path(name).name
+        else:
+            source, label = _suite_tasks(name, data_dir), name
+        ids = None
+        if selection.isdigit():
+            ids = list(source)[: int(selection)]
+        elif selection:
+            ids = [s for s in selection.split(",") if s]
+        keys += index.add(source, label, ids)
+    return index, keys
+
+
+# ----------------------------------------------------------------------------- the environment
+
+
+def _docstring(schema: Mapping[str, Any]) -> str:
+    """A Google-style docstring that transformers' ``get_json_schema`` turns back into ``schema``."""
+    fn = schema["function"]
+    lines = [fn["description"].strip()]
+    props = fn.get("parameters", {}).get("properties", {})
+    if props:
+        lines += ["", "Args:"]
+        for name, prop in props.items():
+            desc = " ".join(str(prop.get("description", name)).split())
+            if "enum" in prop:
+                desc += " (choices: [" + ", ".join(f'"{c}"' for c in prop["enum"]) + "])"
+            lines.append(f"    {name}: {desc}")
+    return "\n".join(lines)
+
+
+class PDBEpisode:
+    """One gym-pdb episode driven by TRL: ``reset``, tool calls, ``get_reward``.
+
+    Args:
+        tasks: the tasks rows may name (``row["task_id"]`` is a key of it).
+        env_id: the registered id used to build the env (``tasks`` replaces its suite).
+        sandbox: ``"local"`` or ``"docker"``.
+        max_tool_calls: tool calls allowed per episode (the paper: 80); later calls are refused.
+        final_eval: when the episode ends unresolved, run the tests once more for the reward.
+        reward: ``"resolved"`` (1.0 when all tests pass) or ``"fraction"`` (the fraction passing).
+        env_kwargs: more keyword arguments for ``gymnasium.make`` (``limits``, ``eval_timeout``...).
+    """
+
+    def __init__(
+        self,
+        tasks: Mapping[str, Task] | None = None,
+        env_id: str = "PDB-Custom-v0",
+        sandbox: str = "local",
+        max_tool_calls: int = 80,
+        final_eval: bool = True,
+        reward: str = "resolved",
+        data_dir: str | os.PathLike | None = None,
+        env_kwargs: Mapping[str, Any] | None = None,
+    ):
+        if reward not in ("resolved", "fraction"):
+            raise ValueError(f"reward must be 'resolved' or 'fraction', not {reward!r}")
+        kwargs = dict(env_kwargs or {})
+        if tasks is not None:
+            kwargs["tasks"] = tasks
+        if data_dir is not None:
+            kwargs["data_dir"] = data_dir
+        self.env = gym.make(env_id, sandbox=sandbox, max_episode_steps=max_tool_calls + 2, **kwargs)
+        self.max_tool_calls = max_tool_calls
+        self.final_eval = final_eval
+        self.reward_kind = reward
+        self._lock = threading.Lock()
+        self._prefetched: tuple[Any, str] | None = None
+        self._clear()
+
+    def _clear(self) -> None:
+        self.task_id: str | None = None
+        self.tool_calls = 0
+        self.resolved = False
+        self.tests_passed = -1
+        self.tests_total = -1
+        self.finished = False
+        self.history: list[tuple[str, dict[str, Any], str]] = []
+
+    # -- TRL protocol: ``reset`` and ``get_reward``; every other public method is a tool ----------
+    def reset(self, **row: Any) -> str:
+        """Start the episode of ``row["task_id"]``; returns the task prompt."""
+        key = _row_key(row)
+        with self._lock:
+            prefetched, self._prefetched = self._prefetched, None
+        if prefetched is not None and prefetched[0] == key:
+            self._clear()
+            self.task_id = row.get("task_id")
+            return prefetched[1]
+        return self._reset(row)
+
+    def _prefetch_reset(self, **row: Any) -> None:
+        """Do ``reset(**row)``'s work now (e.g. in a thread), so that the next ``reset(**row)`` returns at once."""
+        observation = self._reset(row)
+        with self._lock:
+            self._prefetched = (_row_key(row), observation)
+
+    def get_reward(self) -> float:
+        """The episode's reward, from the tests."""
+        self._finish()
+        if self.reward_kind == "fraction" and not self.resolved:
+            return self.tests_passed / self.tests_total if self.tests_total > 0 else 0.0
+        return 1.0 if self.resolved else 0.0
+
+    def _finish(self) -> None:
+        """End the episode: run the tests once more if it is unresolved and ``final_eval`` is set."""
+        if self.finished or self.task_id is None:
+            return
+        self.finished = True
+        if self.final_eval and not self.resolved:
+            self._step("eval", {}, count=False)
+
+    def _close(self) -> None:
+        self.env.close()
+
+    # -- internals ------------------------------------------------------------------------
+    def _reset(self, row: Mapping[str, Any]) -> str:
+        self._clear()
+        options = {"task_id": row["task_id"]} if row.get("task_id") is not None else None
+        seed = row.get("seed")
+        observation, info = self.env.reset(seed=int(seed) if seed is not None else None, options=options)
+        self.task_id = info.get("task_id", row.get("task_id"))
+        return observation
+
+    def _step(self, name: str, arguments: dict[str, Any], count: bool = True) -> str:
+        if self.task_id is None:
+            return "Error: the environment was not reset."
+        if count:
+            if self.resolved:
+                return DONE_MESSAGE
+            if self.tool_calls >= self.max_tool_calls:
+                return LIMIT_MESSAGE
+            self.tool_calls += 1
+        arguments = {k: v for k, v in arguments.items() if v is not None}
+        observation, _reward, terminated, _truncated, info = self.env.step({"name": name, "arguments": arguments})
+        if info.get("tests_total", -1) >= 0 and info.get("tool") == "eval":
+            self.tests_passed, self.tests_total = info["tests_passed"], info["tests_total"]
+        if info.get("resolved"):
+            self.resolved = True
+        self.history.append((name, arguments, observation))
+        return observation
+
+
+def _row_key(row: Mapping[str, Any]) -> tuple:
+    return (row.get("task_id"), row.get("seed"))
+
+
+class PDBToolEnv(PDBEpisode):
+    """A gym-pdb episode with the six tools as methods (docstrings from the env's schemas)."""
+
+    def pdb(self, command: str, runner: str = None, file: str = None) -> str:  # type: ignore[assignment]
+        return self._step("pdb", {"command": command, "runner": runner, "file": file})
+
+    def rewrite(self, path: str, start: int = None, end: int = None, *, new_code: str) -> str:  # type: ignore[assignment]
+        return self._step("rewrite", {"path": path, "start": start, "end": end, "new_code": new_code})
+
+    def view(
+        self,
+        path: str,
+        start: int = None,  # type: ignore[assignment]
+        end: int = None,  # type: ignore[assignment]
+        include_line_numbers_and_breakpoints: bool = None,  # type: ignore[assignment]
+    ) -> str:
+        return self._step(
+            "view",
+            {
+                "path": path,
+                "start": start,
+                "end": end,
+                "include_line_numbers_and_breakpoints": include_line_numbers_and_breakpoints,
+            },
+        )
+
+    def eval(self) -> str:
+        return self._step("eval", {})
+
+    def grep(self, pattern: str, path: str = None, max_results: int = None) -> str:  # type: ignore[assignment]
+        return self._step("grep", {"pattern": pattern, "path": path, "max_results": max_results})
+
+    def listdir(self, path: str = None, depth: int = None) -> str:  # type: ignore[assignment]
+        return self._step("listdir", {"path": path, "depth": depth})
+
+
+# Type hints without ``| None`` and no return annotation: transformers' get_json_schema then
+# yields exactly the env's schema (no "nullable", no "return").
+for _name in DEFAULT_TOOLS:
+    _fn = PDBToolEnv.__dict__[_name]
+    _fn.__annotations__.pop("return", None)
+for _schema in tools_schema(DEFAULT_TOOLS):
+    PDBToolEnv.__dict__[_schema["function"]["name"]].__doc__ = _docstring(_schema)
+
+
+def tool_env_class(tools: Sequence[str] = DEFAULT_TOOLS) -> type[PDBEpisode]:
+    """A :class:`PDBEpisode` subclass exposing only ``tools`` (e.g. the rewrite-only baseline)."""
+    tools = tuple(tools)
+    if tools == tuple(DEFAULT_TOOLS):
+        return PDBToolEnv
+    unknown = [t for t in tools if t not in DEFAULT_TOOLS]
+    if unknown:
+        raise ValueError(f"unknown tools {unknown}; choose from {DEFAULT_TOOLS}")
+    namespace = {name: PDBToolEnv.__dict__[name] for name in tools}
+    namespace["__doc__"] = f"A gym-pdb episode with the tools {', '.join(tools)}."
+    return type("PDBToolEnv_" + "_".join(tools), (PDBEpisode,), namespace)
+
+
+def env_factory(
+    tasks: Mapping[str, Task],
+    tools: Sequence[str] = DEFAULT_TOOLS,
+    **kwargs: Any,
+) -> Callable[[], PDBEpisode]:
+    """A zero-argument factory for ``GRPOTrainer(environment_factory=...)``.
+
+    ``kwargs`` go to :class:`PDBEpisode` (``sandbox``, ``max_tool_calls``, ``final_eval``, ``env_kwargs``...).
+    Tools not in ``tools`` are also withheld from the env itself.
+    """
+    cls = tool_env_class(tools)
+    env_kwargs = dict(kwargs.pop("env_kwargs", None) or {})
+    env_kwargs.setdefault("tools", tuple(tools))
+
+    def make() -> PDBEpisode:
+        return cls(tasks=tasks, env_kwargs=env_kwargs, **kwargs)
+
+    return make

@@ -1,0 +1,336 @@
+"""GRPO of Qwen3 on live gym-pdb episodes: a thin wrapper over ``trl.GRPOTrainer``.
+
+Each generation runs in its own gym-pdb environment (:mod:`trainers.env`):
+TRL's multi-turn tool loop generates an assistant turn, runs the tool calls in
+the environment, appends the outputs (masked out of the loss) and generates
+again, up to 80 tool calls; the reward is 1.0 when the tests pass. The
+defaults follow the SWE-PDB recipe: 8 generations per task, learning rate
+1e-6, temperature 1.0, no KL term (``beta=0``), upper clip 0.28, and vLLM
+generation colocated with training (``vllm_mode="server"`` uses a separate
+``trl vllm-serve`` process instead).
+
+Tool calls of one round (the same turn of all generations in a batch) run in
+parallel threads, one environment per generation, as do resets and the final
+test runs; ``tool_workers=0`` runs everything in TRL's own sequential loop.
+
+    python -m trainers.grpo --config examples/configs/grpo_qwen3_8b.yaml
+    accelerate launch --config_file examples/accelerate/fsdp_4gpu.yaml -m trainers.grpo --config ...
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from trl import GRPOConfig, GRPOTrainer, ModelConfig, TrlParser, get_peft_config
+
+from .env import SYSTEM_PROMPT, PDBEpisode, env_factory, load_tasks
+from .models import load_model, tokenizer_for
+from .sft import bf16_default
+from .tokenizer import load_tokenizer
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "GRPOTaskArguments",
+    "PDBGRPOConfig",
+    "PDBGRPOTrainer",
+    "build_grpo_trainer",
+    "task_dataset",
+    "main",
+]
+
+
+@dataclass
+class PDBGRPOConfig(GRPOConfig):
+    """``GRPOConfig`` with the SWE-PDB recipe's defaults."""
+
+    output_dir: str | None = field(default="runs/grpo", metadata={"help": "Where checkpoints and the model go."})
+    learning_rate: float = field(default=1e-6, metadata={"help": "Learning rate (paper: 1e-6)."})
+    num_generations: int | None = field(default=8, metadata={"help": "Generations (episodes) per task (paper: 8)."})
+    per_device_train_batch_size: int = field(default=8, metadata={"help": "Episodes per device and step."})
+    temperature: float = field(default=1.0, metadata={"help": "Sampling temperature (paper: 1.0)."})
+    beta: float = field(default=0.0, metadata={"help": "KL coefficient (paper: 0, no reference model)."})
+    epsilon_high: float | None = field(default=0.28, metadata={"help": "Upper clip of the ratio (paper: 0.28)."})
+    max_tool_calling_iterations: int | None = field(
+        default=80, metadata={"help": "Assistant turns with tool calls per episode (paper: 80 tool calls)."}
+    )
+    max_completion_length: int | None = field(
+        default=16384, metadata={"help": "Tokens of an episode after the prompt (model and tool tokens)."}
+    )
+    use_vllm: bool = field(default=True, metadata={"help": "Generate with vLLM (GPU only)."})
+    vllm_mode: str = field(default="colocate", metadata={"help": "`colocate` or `server` (trl vllm-serve)."})
+    logging_steps: float = field(default=1, metadata={"help": "Log every N steps."})
+
+    def __post_init__(self):
+        if self.bf16 is None and not self.fp16:
+            self.bf16 = bf16_default()
+        super().__post_init__()
+
+
+@dataclass
+class GRPOTaskArguments:
+    """Where the episodes come from and how they run."""
+
+    train_tasks: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "Task specs: a suite (PDB-SynDebug-v0), with ids or a count (PDB-DebugBench-v0:200), an RL "
+            "parquet file (SWE-PDB format), or a folder of task folders."
+        },
+    )
+    eval_tasks: list[str] | None = field(default=None, metadata={"help": "Held-out task specs for validation."})
+    data_dir: str | None = field(default=None, metadata={"help": "Suite data (default: GYM_PDB_DATA or the cache)."})
+    sandbox: str = field(default="local", metadata={"help": "`local` or `docker`."})
+    max_tool_calls: int = field(default=80, metadata={"help": "Tool calls per episode; later calls are refused."})
+    final_eval: bool = field(default=True, metadata={"help": "Run the tests at the end of unresolved episodes."})
+    reward: str = field(default="resolved", metadata={"help": "`resolved` (0/1) or `fraction` of tests passing."})
+    tools: list[str] = field(
+        default_factory=lambda: ["pdb", "rewrite", "view", "eval", "grep", "listdir"],
+        metadata={"help": "The tools offered to the model."},
+    )
+    system_prompt: str = field(default=SYSTEM_PROMPT, metadata={"help": "System message of every episode."})
+    enable_thinking: bool | None = field(default=None, metadata={"help": "Qwen3 thinking (default: the template's)."})
+    tool_workers: int = field(default=32, metadata={"help": "Threads running episodes' tool calls; 0: sequential."})
+    env_kwargs: str | None = field(
+        default=None, metadata={"help": "JSON object of more PDBEnv arguments (eval_timeout, pdb_timeout, ...)."}
+    )
+    tokenizer_name_or_path: str | None = field(default=None, metadata={"help": "Tokenizer (default: the model's)."})
+    chat_template: str = field(default="qwen3", metadata={"help": "`qwen3` (TRL's), `keep`, or a .jinja path."})
+    shuffle_seed: int = field(default=0, metadata={"help": "Seed of the task order."})
+
+
+def task_dataset(task_ids: Sequence[str], system_prompt: str | None = SYSTEM_PROMPT):
+    """GRPO rows: a conversational prompt whose user turn the environment fills in, and the task id."""
+    from datasets import Dataset
+
+    head = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    prompt = head + [{"role": "user", "content": ""}]
+    return Dataset.from_dict({"prompt": [prompt] * len(task_ids), "task_id": list(task_ids)})
+
+
+class _ToolRound:
+    """Runs the pending tool calls of every generation at once, each environment in its own thread.
+
+    TRL executes the tool calls of a turn generation by generation. The first
+    call of a turn sends the pending calls of all generations (the last,
+    not yet executed assistant message of each) to a thread pool; each later
+    call of that turn takes its result from there. A generation's calls run in
+    order; different generations run side by side.
+    """
+
+    def __init__(self, completions: list[list[dict]], tool_dicts: list[dict], executor: ThreadPoolExecutor):
+        self.completions = completions
+        self.tool_dicts = tool_dicts
+        self.executor = executor
+        self.jobs: dict[int, tuple[dict, list[tuple[str, dict]], Future, list[int]]] = {}
+
+    def wrap(self, i: int) -> dict:
+        def bind(name):
+            def call(**arguments):
+                return self.call(i, name, arguments)
+
+            call.__name__ = name
+            return call
+
+        return {name: bind(name) for name in self.tool_dicts[i]}
+
+    def _pending(self, j: int) -> tuple[dict, list[tuple[str, dict]]] | None:
+        if not self.completions[j]:
+            return None
+        last = self.completions[j][-1]
+        if last.get("role") != "assistant" or not last.get("tool_calls"):
+            return None
+        calls = []
+        for tool_call in last["tool_calls"]:
+            function = tool_call.get("function") or {}
+            if tool_call.get("type") != "function" or not isinstance(function.get("arguments"), Mapping):
+                continue
+            if function.get("name") in self.tool_dicts[j]:
+                calls.append((function["name"], dict(function["arguments"])))
+        return last, calls
+
+    def _run(self, j: int, calls: list[tuple[str, dict]]) -> list[tuple[bool, Any]]:
+        outcomes = []
+        for name, arguments in calls:
+            try:
+                outcomes.append((True, self.tool_dicts[j][name](**arguments)))
+            except Exception as exc:  # noqa: BLE001 - handed back to TRL, which reports it to the model
+                outcomes.append((False, exc))
+        return outcomes
+
+    def _dispatch(self) -> None:
+        for j in range(len(self.completions)):
+            pending = self._pending(j)
+            if pending is None or (j in self.jobs and self.jobs[j][0] is pending[0]):
+                continue
+            message, calls = pending
+            self.jobs[j] = (message, calls, self.executor.submit(self._run, j, calls), [0])
+
+    def call(self, i: int, name: str, arguments: dict) -> Any:
+        message = self.completions[i][-1] if self.completions[i] else None
+        if i not in self.jobs or self.jobs[i][0] is not message:
+            self._dispatch()
+        job = self.jobs.get(i)
+        if job is None or job[0] is not message or job[3][0] >= len(job[1]):
+            return self.tool_dicts[i][name](**arguments)
+        _, calls, future, cursor = job
+        expected = calls[cursor[0]]
+        cursor[0] += 1
+        if expected != (name, arguments):  # should not happen: TRL calls what the message says, in order
+            logger.warning("tool call out of step (%s vs %s); running it directly", expected[0], name)
+            return self.tool_dicts[i][name](**arguments)
+        ok, value = future.result()[cursor[0] - 1]
+        if not ok:
+            raise value
+        return value
+
+
+class PDBGRPOTrainer(GRPOTrainer):
+    """``GRPOTrainer`` that runs the episodes of a batch in parallel (resets, tool calls, final test runs).
+
+    Extra keyword: ``tool_workers`` (threads; 0 leaves TRL's sequential loop as it is).
+    """
+
+    def __init__(self, *args, tool_workers: int = 32, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tool_workers = tool_workers
+        self._executor = ThreadPoolExecutor(max_workers=tool_workers, thread_name_prefix="pdb-env") if tool_workers else None
+
+    def _parallel(self) -> bool:
+        return self._executor is not None and self.environment_factories is not None and not self._multi_environment
+
+    def _generate_and_score_completions(self, inputs):
+        if self._parallel():
+            pool = self._environment_pool[None]
+            factory = self.environment_factories[None]
+            while len(pool) < len(inputs):
+                pool.append(factory())
+            jobs = [
+                self._executor.submit(env._prefetch_reset, **row)
+                for env, row in zip(pool, inputs)
+                if hasattr(env, "_prefetch_reset")
+            ]
+            for job in jobs:
+                job.result()
+        return super()._generate_and_score_completions(inputs)
+
+    def _tool_call_loop(self, prompts, prompt_ids, completion_ids, completions, *args, **kwargs):
+        if self._parallel():
+            tool_round = _ToolRound(completions, self._sync_tool_dicts, self._executor)
+            self._sync_tool_dicts = [tool_round.wrap(i) for i in range(len(completions))]
+        result = super()._tool_call_loop(prompts, prompt_ids, completion_ids, completions, *args, **kwargs)
+        if self._parallel() and self.environments:
+            finishing = [self._executor.submit(env._finish) for env in self.environments if hasattr(env, "_finish")]
+            for job in finishing:
+                job.result()
+        return result
+
+    def close_environments(self) -> None:
+        """Close every environment (sandboxes, pdb sessions) and the thread pool."""
+        for pool in getattr(self, "_environment_pool", {}).values():
+            for env in pool:
+                if hasattr(env, "_close"):
+                    env._close()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+
+
+def build_grpo_trainer(
+    model,
+    tokenizer,
+    train_tasks: Sequence[str],
+    eval_tasks: Sequence[str] | None = None,
+    args: GRPOConfig | None = None,
+    task_args: GRPOTaskArguments | None = None,
+    peft_config=None,
+    **kwargs: Any,
+) -> PDBGRPOTrainer:
+    """A GRPO trainer over gym-pdb episodes of ``train_tasks`` (validated on ``eval_tasks``)."""
+    args = args or PDBGRPOConfig()
+    task_args = task_args or GRPOTaskArguments()
+    index, train_keys = load_tasks(train_tasks, task_args.data_dir)
+    eval_keys: list[str] = []
+    if eval_tasks:
+        index, eval_keys = load_tasks(eval_tasks, task_args.data_dir, index)
+    train_dataset = task_dataset(train_keys, task_args.system_prompt).shuffle(seed=task_args.shuffle_seed)
+    eval_dataset = task_dataset(eval_keys, task_args.system_prompt) if eval_keys else None
+    if eval_dataset is None and args.eval_strategy != "no":
+        args.eval_strategy = "no"
+    if task_args.enable_thinking is not None:
+        args.chat_template_kwargs = {**(args.chat_template_kwargs or {}), "enable_thinking": task_args.enable_thinking}
+    env_kwargs = json.loads(task_args.env_kwargs) if isinstance(task_args.env_kwargs, str) else task_args.env_kwargs
+    factory = env_factory(
+        index,
+        tools=task_args.tools,
+        sandbox=task_args.sandbox,
+        max_tool_calls=task_args.max_tool_calls,
+        final_eval=task_args.final_eval,
+        reward=task_args.reward,
+        env_kwargs=env_kwargs,
+    )
+    tokenizer.padding_side = "left"
+    return PDBGRPOTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        environment_factory=factory,
+        tool_workers=task_args.tool_workers,
+        **kwargs,
+    )
+
+
+def parse_args(argv: Sequence[str] | None = None):
+    parser = TrlParser((GRPOTaskArguments, PDBGRPOConfig, ModelConfig))
+    return parser.parse_args_and_config(args=argv)
+
+
+def main(argv: Sequence[str] | None = None) -> PDBGRPOTrainer:
+    task_args, args, model_args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    if not model_args.model_name_or_path:
+        raise SystemExit("set model_name_or_path (a hub id, a folder, or random-qwen3:tiny)")
+    if not task_args.train_tasks:
+        raise SystemExit("set train_tasks (e.g. PDB-SynDebug-v0 or an RL parquet file)")
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+    tokenizer = load_tokenizer(
+        task_args.tokenizer_name_or_path or tokenizer_for(model_args.model_name_or_path),
+        chat_template=task_args.chat_template,
+    )
+    model = load_model(
+        model_args.model_name_or_path,
+        dtype=model_args.dtype,
+        attn_implementation=model_args.attn_implementation,
+        revision=model_args.model_revision,
+        trust_remote_code=args.trust_remote_code,
+    )
+    trainer = build_grpo_trainer(
+        model,
+        tokenizer,
+        task_args.train_tasks,
+        task_args.eval_tasks,
+        args,
+        task_args,
+        peft_config=get_peft_config(model_args),
+    )
+    try:
+        trainer.train()
+        trainer.save_model(args.output_dir)
+        if trainer.accelerator.is_main_process:
+            tokenizer.save_pretrained(args.output_dir)
+    finally:
+        trainer.close_environments()
+    return trainer
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
