@@ -98,7 +98,7 @@ def matches_any(path: str, patterns: list[str]) -> bool:
         pat = pattern.strip("/")
         if not pat:
             continue
-        if "/" in pat:
+        if pattern.startswith("/") or "/" in pat:
             if fnmatch.fnmatchcase(path, pat) or path.startswith(pat + "/"):
                 return True
             continue

@@ -191,6 +191,5 @@ def test_accelerate_launch_of_the_example(trajectories_path, tmp_path):
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     assert (out / "model.safetensors").is_file() and (out / "tokenizer.json").is_file()
-    state = json.loads(next(out.glob("**/trainer_state.json")).read_text()) if list(out.glob("**/trainer_state.json")) else None
     log = proc.stdout + proc.stderr
-    assert "'loss'" in log or (state and any("loss" in e for e in state["log_history"])), log[-3000:]
+    assert "'loss'" in log and "'train_runtime'" in log, log[-3000:]
