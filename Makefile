@@ -1,0 +1,34 @@
+# The two set-up commands of the README:
+#   make quickstart   the main job on the embedded defaults (local sandbox)
+#   make test         the whole test suite (installs and starts what it needs)
+#
+# The venv is made from the system's Python (/usr/bin/python3 where it exists):
+# the local sandbox runs task code as an unprivileged uid, which must be able
+# to reach the interpreter (an interpreter under /root is out of its reach).
+
+PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || command -v python3)
+VENV ?= $(shell bash scripts/venv-dir.sh)
+SHARED_DATA := $(abspath $(CURDIR)/../shared/data/swe-pdb)
+export GYM_PDB_DATA ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
+
+.PHONY: quickstart test bench venv
+
+TEST_EXTRAS := dev
+
+# $(VENV)/.ready-EXTRAS: the venv with the package installed (editable) with those extras.
+$(VENV)/.ready-%: setup.cfg pyproject.toml
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --upgrade pip
+	$(VENV)/bin/python -m pip install -q -e ".$(if $(filter base,$*),,[$*])"
+	@touch $@
+
+venv: $(VENV)/.ready-base
+
+quickstart: $(VENV)/.ready-base
+	$(VENV)/bin/python examples/quickstart.py
+
+test: $(VENV)/.ready-$(TEST_EXTRAS)
+	bash scripts/test.sh $(VENV)
+
+bench: $(VENV)/.ready-dev
+	$(VENV)/bin/python benchmarks/bench_env.py

@@ -1,0 +1,54 @@
+"""The ``gym-pdb`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from gym_pdb.tasks.data_dir import DataNotFoundError
+from gym_pdb.tasks.suites import SUITES, load_suite
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Print every suite with its environment id and task count."""
+    rows = []
+    for name in [*SUITES, "Demo"]:
+        env_id = f"PDB-{name}-v0"
+        description = SUITES[name].description if name in SUITES else "three small buggy programs shipped in the package"
+        try:
+            tasks = load_suite(name, args.data_dir)
+            count = str(len(tasks))
+        except DataNotFoundError:
+            count = "no data"
+        rows.append((env_id, count, description))
+    width = max(len(r[0]) for r in rows)
+    print(f"{'environment id':<{width}}  {'tasks':>7}  description")
+    for env_id, count, description in rows:
+        print(f"{env_id:<{width}}  {count:>7}  {description}")
+    print(f"{'PDB-Custom-v0':<{width}}  {'':>7}  any folder of tasks in the same layout (data_dir=...)")
+    if any(r[1] == "no data" for r in rows):
+        print("\nSuites without data: pass --data-dir, set GYM_PDB_DATA, or run `gym-pdb download`.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gym-pdb", description="Gymnasium environments for debugging Python with pdb.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_list = sub.add_parser("list", help="list the suites and their task counts")
+    p_list.add_argument("--data-dir", default=None, help="folder holding the suites (default: GYM_PDB_DATA, then the cache)")
+    p_list.set_defaults(func=cmd_list)
+
+    from gym_pdb.sandbox.docker_cli import add_commands
+
+    add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
