@@ -56,6 +56,7 @@ class PDBEnv(gym.Env):
         data_dir: where the suite's data is (else ``GYM_PDB_DATA``, else the user cache).
         tasks: tasks to use instead of a suite (a list or a mapping by id).
         task_ids: use only these tasks of the suite.
+        include_broken: keep the suite's tasks known to be broken (left out by default).
         sandbox: ``"local"`` or ``"docker"`` (else ``GYM_PDB_SANDBOX``), or a Sandbox.
         sandbox_kwargs: passed to the sandbox (e.g. ``limits``, ``image``).
         tools: the tool names the agent may call.
@@ -72,6 +73,7 @@ class PDBEnv(gym.Env):
         data_dir: str | os.PathLike | None = None,
         tasks: Sequence[Task] | Mapping[str, Task] | None = None,
         task_ids: Sequence[str] | None = None,
+        include_broken: bool = False,
         sandbox: str | Sandbox | None = None,
         sandbox_kwargs: Mapping[str, Any] | None = None,
         limits: Limits | None = None,
@@ -89,20 +91,19 @@ class PDBEnv(gym.Env):
             raise ValueError(f"render_mode must be 'ansi' or None, not {render_mode!r}")
         self.suite = suite
         if tasks is None:
-            self.tasks: Mapping[str, Task] = load_suite(suite, data_dir)
+            self.tasks: Mapping[str, Task] = load_suite(suite, data_dir, include_broken=include_broken)
         elif isinstance(tasks, Mapping):
             self.tasks = dict(tasks)
         else:
             self.tasks = {t.id: t for t in tasks}
-        ids = list(self.tasks)
         if task_ids is not None:
             missing = [t for t in task_ids if t not in self.tasks]
             if missing:
                 raise ValueError(f"unknown task ids for {suite}: {', '.join(missing[:5])}")
-            ids = list(task_ids)
-        if not ids:
+            task_ids = list(task_ids)
+        elif not len(self.tasks) and not hasattr(self.tasks, "sample"):
             raise ValueError(f"the suite {suite} has no tasks")
-        self._task_ids = ids
+        self._task_ids = task_ids
         self.tools = make_tools(tools)
         self.reward_mode = reward_mode
         self.render_mode = render_mode
@@ -126,7 +127,8 @@ class PDBEnv(gym.Env):
     # -- gymnasium API -------------------------------------------------------
     @property
     def task_ids(self) -> list[str]:
-        return list(self._task_ids)
+        """The suite's task ids (for a generated suite: the ids generated so far)."""
+        return list(self._task_ids if self._task_ids is not None else self.tasks)
 
     def tools_schema(self) -> list[dict[str, Any]]:
         """The OpenAI-format schemas of this env's tools."""
@@ -137,7 +139,7 @@ class PDBEnv(gym.Env):
         options = options or {}
         task_id = options.get("task_id")
         if task_id is None:
-            task_id = self._task_ids[int(self.np_random.integers(len(self._task_ids)))]
+            task_id = self._sample_task_id()
         elif task_id not in self.tasks:
             raise ValueError(f"unknown task_id {task_id!r} for {self.suite}")
         self.task = self.tasks[task_id]
@@ -203,6 +205,13 @@ class PDBEnv(gym.Env):
             )
             self._ctx = ToolContext(self._sandbox, Workspace(self._sandbox), session, self.settings)
         return self._ctx
+
+    def _sample_task_id(self) -> str:
+        """Pick a task with ``self.np_random``; a generated suite makes a new one (``tasks.sample``)."""
+        if self._task_ids is None and hasattr(self.tasks, "sample"):
+            return self.tasks.sample(self.np_random)
+        ids = self.task_ids
+        return ids[int(self.np_random.integers(len(ids)))]
 
     def _drop_sandbox(self) -> None:
         if self._ctx is not None:

@@ -57,8 +57,13 @@ def load_custom(data_dir: str | os.PathLike | None) -> Mapping[str, Task]:
     return SuiteTasks(Path(data_dir).expanduser(), Path(data_dir).name or "custom")
 
 
-def load_suite(name: str, data_dir: str | os.PathLike | None = None) -> Mapping[str, Task]:
-    """The tasks of a suite by name (``DebugBench``, ``Demo``, ``Custom``...)."""
+def load_suite(
+    name: str, data_dir: str | os.PathLike | None = None, include_broken: bool = False
+) -> Mapping[str, Task]:
+    """The tasks of a suite by name (``DebugBench``, ``Demo``, ``Custom``...).
+
+    ``include_broken`` keeps the tasks the suite's exclusion list leaves out.
+    """
     if name == "Demo":
         return load_demo()
     if name == "Custom":
