@@ -42,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     from gym_pdb.sandbox.docker_cli import add_commands
 
     add_commands(sub)
+    from gym_pdb.tasks import audit
+
+    audit.add_commands(sub)
+    __import__("gym_pdb.evaluation.cli", fromlist=["add_commands"]).add_commands(sub)
     return parser
 
 

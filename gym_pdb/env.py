@@ -190,7 +190,7 @@ class PDBEnv(gym.Env):
 
     def close(self) -> None:
         if self._ctx is not None:
-            self._ctx.session.stop()
+            self._ctx.session.close()
         self._drop_sandbox()
         super().close()
 
@@ -215,7 +215,7 @@ class PDBEnv(gym.Env):
 
     def _drop_sandbox(self) -> None:
         if self._ctx is not None:
-            self._ctx.session.stop()
+            self._ctx.session.close()
         if self._sandbox is not None and not isinstance(self._sandbox_spec, Sandbox):
             self._sandbox.close()
             self._sandbox = None

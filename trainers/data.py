@@ -127,9 +127,7 @@ def _convert_message(message: Mapping[str, Any]) -> dict[str, Any]:
     if m["content"] is None:
         m["content"] = ""
     elif not isinstance(m["content"], str):  # content blocks: keep their text
-        m["content"] = "".join(
-            b.get("text", "") if isinstance(b, Mapping) else str(b) for b in m["content"]
-        )
+        m["content"] = "".join(b.get("text", "") if isinstance(b, Mapping) else str(b) for b in m["content"])
     if m["role"] != "tool":
         m["name"] = None if m["role"] != "assistant" or not m["name"] else m["name"]
         m["tool_call_id"] = None

@@ -49,6 +49,11 @@ SYSTEM_PROMPT = (
 )
 
 LIMIT_MESSAGE = "Tool-call limit reached: the episode is over."
+
+# Resets and closes of the local sandbox fork the process (os.fork, to kill a uid's processes). Forks from
+# several threads at once are unsafe (filelock's fork audit hook rejects them on Python >= 3.12), so the
+# threads that run episodes take turns for these; tool calls, which only spawn subprocesses, run side by side.
+_FORK_GUARD = threading.Lock()
 DONE_MESSAGE = "All tests pass: the episode is over."
 
 
@@ -251,14 +256,16 @@ class PDBEpisode:
             self._step("eval", {}, count=False)
 
     def _close(self) -> None:
-        self.env.close()
+        with _FORK_GUARD:
+            self.env.close()
 
     # -- internals ------------------------------------------------------------------------
     def _reset(self, row: Mapping[str, Any]) -> str:
         self._clear()
         options = {"task_id": row["task_id"]} if row.get("task_id") is not None else None
         seed = row.get("seed")
-        observation, info = self.env.reset(seed=int(seed) if seed is not None else None, options=options)
+        with _FORK_GUARD:
+            observation, info = self.env.reset(seed=int(seed) if seed is not None else None, options=options)
         self.task_id = info.get("task_id", row.get("task_id"))
         return observation
 
@@ -291,7 +298,14 @@ class PDBToolEnv(PDBEpisode):
     def pdb(self, command: str, runner: str = None, file: str = None) -> str:  # type: ignore[assignment]
         return self._step("pdb", {"command": command, "runner": runner, "file": file})
 
-    def rewrite(self, path: str, start: int = None, end: int = None, *, new_code: str) -> str:  # type: ignore[assignment]
+    def rewrite(
+        self,
+        path: str,
+        start: int = None,  # type: ignore[assignment]
+        end: int = None,  # type: ignore[assignment]
+        *,
+        new_code: str,
+    ) -> str:
         return self._step("rewrite", {"path": path, "start": start, "end": end, "new_code": new_code})
 
     def view(

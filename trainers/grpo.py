@@ -30,7 +30,7 @@ from typing import Any
 
 from trl import GRPOConfig, GRPOTrainer, ModelConfig, TrlParser, get_peft_config
 
-from .env import SYSTEM_PROMPT, PDBEpisode, env_factory, load_tasks
+from .env import SYSTEM_PROMPT, env_factory, load_tasks
 from .models import load_model, tokenizer_for
 from .sft import bf16_default
 from .tokenizer import load_tokenizer
@@ -201,7 +201,9 @@ class PDBGRPOTrainer(GRPOTrainer):
     def __init__(self, *args, tool_workers: int = 32, **kwargs):
         super().__init__(*args, **kwargs)
         self.tool_workers = tool_workers
-        self._executor = ThreadPoolExecutor(max_workers=tool_workers, thread_name_prefix="pdb-env") if tool_workers else None
+        self._executor = (
+            ThreadPoolExecutor(max_workers=tool_workers, thread_name_prefix="pdb-env") if tool_workers else None
+        )
 
     def _parallel(self) -> bool:
         return self._executor is not None and self.environment_factories is not None and not self._multi_environment

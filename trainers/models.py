@@ -85,7 +85,7 @@ def load_model(name_or_path: str, dtype: str | None = "auto", attn_implementatio
     if dtype not in (None, "auto"):
         torch_dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
     if is_random_spec(name_or_path):
-        return random_qwen3(name_or_path[len(RANDOM_PREFIX):], dtype=torch_dtype)
+        return random_qwen3(name_or_path[len(RANDOM_PREFIX) :], dtype=torch_dtype)
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
     init = dict(kwargs)
     init["dtype"] = torch_dtype if torch_dtype is not None else "auto"

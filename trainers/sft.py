@@ -66,7 +66,8 @@ class PDBSFTConfig(SFTConfig):
     max_length: int | None = field(default=23000, metadata={"help": "Maximum tokens per trajectory (paper: 23,000)."})
     assistant_only_loss: bool = field(default=True, metadata={"help": "Loss on assistant turns only."})
     use_liger_kernel: bool | None = field(
-        default=None, metadata={"help": "Liger kernels; default: on when liger-kernel is installed and CUDA is present."}
+        default=None,
+        metadata={"help": "Liger kernels (default: on when liger-kernel is installed and CUDA is present)."},
     )
     logging_steps: float = field(default=1, metadata={"help": "Log every N steps."})
     save_strategy: str = field(default="epoch", metadata={"help": "When to save checkpoints."})
@@ -124,7 +125,9 @@ def load_sft_datasets(data_args: SFTDataArguments, tokenizer, max_length: int | 
             load_trajectories(data_args.eval_files, **common),
         )
     if data_args.val_size:
-        split = load_trajectories(data_args.train_files, val_size=data_args.val_size, seed=data_args.seed_split, **common)
+        split = load_trajectories(
+            data_args.train_files, val_size=data_args.val_size, seed=data_args.seed_split, **common
+        )
         return split["train"], split["validation"]
     return load_trajectories(data_args.train_files, **common), None
 

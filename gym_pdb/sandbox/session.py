@@ -71,6 +71,7 @@ class PdbSession:
         self.breakpoints: list[Breakpoint] = []
         self.frame: Frame | None = None
         self._process: InteractiveProcess | None = None
+        self._standby: InteractiveProcess | None = None
         self._sentinel = b""
         self._state_mark = b""
 
@@ -90,28 +91,51 @@ class PdbSession:
         return self._spawn()
 
     def _spawn(self) -> PdbReply:
+        """Start the debugger: hand the settings to the standby driver, then make a new standby."""
         self.stop()
         token = secrets.token_hex(8)
         self._sentinel = f"<<gym-pdb:{token}>>".encode()
         self._state_mark = f"\x1egym-pdb-state:{token}:".encode()
-        env = {
-            "GYM_PDB_SENTINEL": self._sentinel.decode(),
-            "GYM_PDB_STATE_MARK": self._state_mark.decode(),
-            "GYM_PDB_BREAKPOINTS": json.dumps([asdict(bp) for bp in self.breakpoints]),
-            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        config = {
+            "runner": self.runner,
+            "target": self.target,
+            "sentinel": self._sentinel.decode(),
+            "state_mark": self._state_mark.decode(),
+            "breakpoints": [asdict(bp) for bp in self.breakpoints],
         }
+        process = self._take_standby()
+        process.write(json.dumps(config).encode() + b"\n")
+        self._process = process
+        reply = self._read(restarted=True)
+        self._standby = self._start_standby()
+        return reply
+
+    def _start_standby(self) -> InteractiveProcess:
         info = self.sandbox.info
-        argv = [info.python, f"{info.support_dir}/pdb_driver.py", self.runner, self.target]
-        self._process = self.sandbox.spawn(argv, env=env)
-        return self._read(restarted=True)
+        argv = [info.python, f"{info.support_dir}/pdb_driver.py", "--standby", self.runner]
+        return self.sandbox.spawn(argv, env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+
+    def _take_standby(self) -> InteractiveProcess:
+        process, self._standby = self._standby, None
+        if process is not None and process.alive():
+            return process
+        if process is not None:
+            process.kill()
+        return self._start_standby()
 
     def stop(self) -> None:
+        """Stop the debugger (a standby driver stays ready for the next start)."""
         if self._process is not None:
             self._process.kill()
             self._process = None
         self.frame = None
 
-    close = stop
+    def close(self) -> None:
+        """Stop the debugger and its standby."""
+        self.stop()
+        if self._standby is not None:
+            self._standby.kill()
+            self._standby = None
 
     # -- commands ----------------------------------------------------------
     def command(self, line: str) -> PdbReply:

@@ -3,30 +3,75 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from gym_pdb.tasks.data_dir import resolve_suite_dir
+from gym_pdb.tasks.broken import load_broken
+from gym_pdb.tasks.data_dir import DataNotFoundError, resolve_suite_dir
+from gym_pdb.tasks.gold import join_suite
 from gym_pdb.tasks.loader import SuiteTasks
 from gym_pdb.tasks.task import Task
 
 
 @dataclass(frozen=True)
 class Suite:
-    """A registered suite: ``PDB-<name>-v0`` reads the tasks in ``folder``."""
+    """A registered suite: ``PDB-<name>-v0`` reads the tasks in ``folder``.
+
+    ``loader(data_dir, exclude=..., verified_only=...)`` builds the tasks of a
+    suite that is not a folder of task folders (HumanEvalFix, Synthetic).
+    """
 
     name: str
     folder: str
     description: str
+    loader: Callable[..., Mapping[str, Task]] | None = None
 
     @property
     def env_id(self) -> str:
         return f"PDB-{self.name}-v0"
 
-    def load(self, data_dir: str | os.PathLike | None = None) -> Mapping[str, Task]:
-        return SuiteTasks(resolve_suite_dir(self.folder, data_dir), self.folder)
+    def load(
+        self,
+        data_dir: str | os.PathLike | None = None,
+        include_broken: bool = False,
+        verified_only: bool = True,
+        download: bool = False,
+    ) -> Mapping[str, Task]:
+        """The suite's tasks, less its broken ones unless ``include_broken``.
+
+        ``verified_only=False`` attaches unverified gold candidates (for the audit);
+        ``download`` fetches missing data into the user cache (see :mod:`gym_pdb.tasks.download`).
+        """
+        exclude = {} if include_broken else load_broken(self.folder)
+        try:
+            return self._load(data_dir, exclude, verified_only)
+        except DataNotFoundError:
+            if not download or data_dir:
+                raise
+            from gym_pdb.tasks.download import download_for_suite
+
+            download_for_suite(self.folder)
+            return self._load(data_dir, exclude, verified_only)
+
+    def _load(self, data_dir, exclude: Mapping[str, str], verified_only: bool) -> Mapping[str, Task]:
+        if self.loader is not None:
+            return self.loader(data_dir, exclude=exclude, verified_only=verified_only)
+        tasks = SuiteTasks(resolve_suite_dir(self.folder, data_dir), self.folder, exclude=exclude)
+        return join_suite(tasks, self.folder, data_dir, verified_only)
+
+
+def _load_humanevalfix(data_dir, **kwargs) -> Mapping[str, Task]:
+    from gym_pdb.tasks.humanevalfix import HumanEvalFixTasks
+
+    return HumanEvalFixTasks(data_dir, **kwargs)
+
+
+def _load_synthetic(data_dir, **kwargs) -> Mapping[str, Task]:
+    from gym_pdb.tasks.generator import SyntheticTasks
+
+    return SyntheticTasks(data_dir=data_dir)
 
 
 SUITES: dict[str, Suite] = {
@@ -38,6 +83,8 @@ SUITES: dict[str, Suite] = {
         Suite("MBPPBuggy", "mbpp_buggy", "MBPP reference solutions with one injected bug"),
         Suite("CanItEdit", "canitedit", "instructional code edits (CanItEdit), tests as the goal"),
         Suite("SynDebug", "syn-debug", "synthetic bugs in AceCode and KodCode programs"),
+        Suite("HumanEvalFix", "humanevalfix", "bigcode's HumanEvalFix: HumanEval with one human-written bug", _load_humanevalfix),
+        Suite("Synthetic", "synthetic", "generated: AST-mutated correct programs, unbounded (train/test split)", _load_synthetic),
     )
 }
 
@@ -58,11 +105,12 @@ def load_custom(data_dir: str | os.PathLike | None) -> Mapping[str, Task]:
 
 
 def load_suite(
-    name: str, data_dir: str | os.PathLike | None = None, include_broken: bool = False
+    name: str, data_dir: str | os.PathLike | None = None, include_broken: bool = False, download: bool = False
 ) -> Mapping[str, Task]:
     """The tasks of a suite by name (``DebugBench``, ``Demo``, ``Custom``...).
 
-    ``include_broken`` keeps the tasks the suite's exclusion list leaves out.
+    ``include_broken`` keeps the tasks the suite's exclusion list leaves out;
+    ``download`` fetches a registered suite's missing data into the user cache.
     """
     if name == "Demo":
         return load_demo()
@@ -71,4 +119,4 @@ def load_suite(
     if name not in SUITES:
         known = ", ".join([*SUITES, "Demo", "Custom"])
         raise ValueError(f"unknown suite {name!r}; known suites: {known}")
-    return SUITES[name].load(data_dir)
+    return SUITES[name].load(data_dir, include_broken=include_broken, download=download)

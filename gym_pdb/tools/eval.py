@@ -12,8 +12,10 @@ import json
 import secrets
 from dataclasses import dataclass, field
 
+from gym_pdb.sandbox.base import Sandbox
+from gym_pdb.tasks.task import Task
 from gym_pdb.tools.base import Tool, ToolResult
-from gym_pdb.tools.context import ToolContext
+from gym_pdb.tools.context import ToolContext, ToolSettings
 
 
 @dataclass
@@ -50,8 +52,12 @@ class EvalResult:
 
 
 def run_tests(ctx: ToolContext) -> EvalResult:
-    """Run the task's tests in the sandbox and gather the per-test outcomes."""
-    sandbox, task, settings = ctx.sandbox, ctx.task, ctx.settings
+    """Run the episode's tests in its sandbox and gather the per-test outcomes."""
+    return run_task_tests(ctx.sandbox, ctx.task, ctx.settings)
+
+
+def run_task_tests(sandbox: Sandbox, task: Task, settings: ToolSettings) -> EvalResult:
+    """Run ``task``'s tests on the files now in ``sandbox`` (also used by the audit and the generator)."""
     info = sandbox.info
     results = f".gym-pdb-eval-{secrets.token_hex(6)}.jsonl"
     argv = [

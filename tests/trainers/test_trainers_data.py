@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from trainers_testlib import SHARED_DATA, require_train_extra
 
-from trainers.data import (
+require_train_extra()
+
+from trainers.data import (  # noqa: E402
     clean_messages,
     count_tokens,
     load_rl_tasks,
@@ -14,8 +17,6 @@ from trainers.data import (
     read_rows,
     write_suite,
 )
-
-from trainers_testlib import SHARED_DATA
 
 RL_PARQUET = SHARED_DATA / "rl_test.parquet"
 

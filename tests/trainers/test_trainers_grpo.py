@@ -7,13 +7,16 @@ import threading
 import time
 
 import pytest
-import torch
-from transformers.utils import get_json_schema
+from trainers_testlib import SHARED_DATA, finite_losses, require_train_extra
 
-from gym_pdb.tools import tools_schema
-from trainers.env import DONE_MESSAGE, LIMIT_MESSAGE, PDBToolEnv, env_factory, load_tasks, tool_env_class
-from trainers.grpo import GRPOTaskArguments, PDBGRPOConfig, _ToolRound, build_grpo_trainer
-from trainers_testlib import SHARED_DATA, finite_losses
+require_train_extra()
+
+import torch  # noqa: E402
+from transformers.utils import get_json_schema  # noqa: E402
+
+from gym_pdb.tools import tools_schema  # noqa: E402
+from trainers.env import DONE_MESSAGE, LIMIT_MESSAGE, PDBToolEnv, env_factory, load_tasks, tool_env_class  # noqa: E402
+from trainers.grpo import GRPOTaskArguments, PDBGRPOConfig, _ToolRound, build_grpo_trainer  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     not (SHARED_DATA / "mini_nightmare").is_dir(), reason="needs the suite data (GYM_PDB_DATA)"
@@ -46,7 +49,8 @@ def test_episode_protocol():
         assert "config_code.py:20" in env.pdb(command="b config_code.py:20")
         assert "__getattr__" in env.pdb(command="c")
         assert "'database'" in env.pdb(command="p name, self._cache")
-        assert "+        self._cache.pop(name, None)" in env.rewrite(path="config_code.py", start=37, end=38, new_code=FIX_SET)
+        diff = env.rewrite(path="config_code.py", start=37, end=38, new_code=FIX_SET)
+        assert "+        self._cache.pop(name, None)" in diff
         env.rewrite(path="config_code.py", start=5, end=6, new_code=FIX_INIT)
         assert "2/2 tests passed" in env.eval()
         assert env.resolved and env.get_reward() == 1.0
@@ -106,7 +110,8 @@ def test_tool_round_runs_generations_in_parallel():
         return act
 
     def assistant(*xs):
-        return {"role": "assistant", "tool_calls": [{"type": "function", "function": {"name": "act", "arguments": {"x": x}}} for x in xs]}  # fmt: skip
+        calls = [{"type": "function", "function": {"name": "act", "arguments": {"x": x}}} for x in xs]
+        return {"role": "assistant", "tool_calls": calls}
 
     n = 4
     completions = [[assistant(1, 2)], [assistant(3)], [{"role": "assistant", "content": "done"}], [assistant(-1, 5)]]
@@ -195,7 +200,8 @@ def call(name: str, **arguments) -> str:
 
 
 SOLVER = [
-    "<think>\nRun the tests under pdb first.\n</think>\n\n" + call("pdb", command="start", runner="pytest", file="test.py"),
+    "<think>\nRun the tests under pdb first.\n</think>\n\n"
+    + call("pdb", command="start", runner="pytest", file="test.py"),
     "<think>\nStop where the cache is read.\n</think>\n\n" + call("pdb", command="b config_code.py:20"),
     "<think>\n\n</think>\n\n" + call("pdb", command="c"),
     "<think>\n\n</think>\n\n" + call("pdb", command="p name, self._cache"),

@@ -8,14 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-import torch
+from trainers_testlib import REPO, finite_losses, require_train_extra
 
-from trainers.data import load_trajectories, read_rows
-from trainers.sft import PDBSFTConfig, build_sft_trainer
-from trainers.tokenizer import trl_chat_template
+require_train_extra()
 
-from trainers_testlib import REPO, finite_losses
+import torch  # noqa: E402
+
+from trainers.data import load_trajectories, read_rows  # noqa: E402
+from trainers.sft import PDBSFTConfig, build_sft_trainer  # noqa: E402
+from trainers.tokenizer import trl_chat_template  # noqa: E402
 
 
 def sft_args(tmp_path, **overrides) -> PDBSFTConfig:
@@ -100,9 +101,7 @@ def test_labels_cover_exactly_the_assistant_turns(trajectories_path, tokenizer, 
         # Nothing from the tools, the user or the system is labelled.
         masked_text = tokenizer.decode([t for t, keep in zip(ids, labelled) if not keep])
         assert "<tool_response>" not in tokenizer.decode([t for t, keep in zip(ids, labelled) if keep])
-        assert masked_text.count("<tool_response>") == sum(
-            m["role"] == "tool" for m in raw_rows[row_index]["messages"]
-        )
+        assert masked_text.count("<tool_response>") == sum(m["role"] == "tool" for m in raw_rows[row_index]["messages"])
 
 
 def short_rows(ds):

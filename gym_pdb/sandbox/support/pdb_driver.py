@@ -2,6 +2,7 @@
 
     python pdb_driver.py python FILE
     python pdb_driver.py pytest FILE[::TEST]
+    python pdb_driver.py --standby [pytest]   (then one JSON line: runner, target, sentinel, ...)
 
 The prompt is a per-session sentinel preceded by a JSON line with the state
 (current frame, a listing around it, breakpoints), so that the host reads one
@@ -32,14 +33,38 @@ CMD_IN = CMD_OUT = None
 _restored = []
 
 
-def configure():
-    """Read the session's settings from the environment (and hide them from the program)."""
+def configure(argv):
+    """Read the session's settings; returns (runner, target).
+
+    From the command line and the environment, or, with ``--standby``, from
+    the first line of input (JSON): a standby driver has imported pdb and
+    pytest already and waits, so that a restart costs only the program's start.
+    """
     global SENTINEL, STATE_MARK, BREAKPOINTS, CONTEXT, CMD_IN, CMD_OUT
-    SENTINEL = os.environ.pop("GYM_PDB_SENTINEL", SENTINEL)
-    STATE_MARK = os.environ.pop("GYM_PDB_STATE_MARK", STATE_MARK)
-    BREAKPOINTS = json.loads(os.environ.pop("GYM_PDB_BREAKPOINTS", "") or "[]")
-    CONTEXT = int(os.environ.pop("GYM_PDB_CONTEXT", CONTEXT))
     CMD_IN, CMD_OUT = _open_private_streams()
+    if argv[1] == "--standby":
+        if argv[2:] == ["pytest"]:
+            try:
+                import pytest  # noqa: F401
+            except ImportError:
+                pass
+        config = json.loads(CMD_IN.readline() or "null")
+        if not config:
+            sys.exit(0)
+    else:
+        config = {
+            "runner": argv[1],
+            "target": argv[2],
+            "sentinel": os.environ.pop("GYM_PDB_SENTINEL", SENTINEL),
+            "state_mark": os.environ.pop("GYM_PDB_STATE_MARK", STATE_MARK),
+            "breakpoints": json.loads(os.environ.pop("GYM_PDB_BREAKPOINTS", "") or "[]"),
+            "context": int(os.environ.pop("GYM_PDB_CONTEXT", CONTEXT)),
+        }
+    SENTINEL = config.get("sentinel", SENTINEL)
+    STATE_MARK = config.get("state_mark", STATE_MARK)
+    BREAKPOINTS = config.get("breakpoints", [])
+    CONTEXT = int(config.get("context", CONTEXT))
+    return config["runner"], config["target"]
 
 
 def _open_private_streams():
@@ -208,12 +233,12 @@ def run_pytest(target):
 
 
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("python", "pytest"):
+    standby = sys.argv[1:2] == ["--standby"]
+    if not standby and (len(sys.argv) != 3 or sys.argv[1] not in ("python", "pytest")):
         sys.stderr.write(__doc__)
         return 2
-    configure()
+    runner, target = configure(sys.argv)
     faulthandler.register(signal.SIGUSR1, file=CMD_OUT, all_threads=True)
-    runner, target = sys.argv[1], sys.argv[2]
     message = run_python(target) if runner == "python" else run_pytest(target)
     CMD_OUT.write("\n" + message + "\n")
     return 0

@@ -1,0 +1,158 @@
+"""The agent loop: one episode of an agent in a PDBEnv, recorded as an OpenAI chat.
+
+Each assistant turn's first tool call is run in the env and answered with a
+tool message holding the observation; further calls of the same turn are
+answered with "not executed". A turn without a readable tool call is answered
+with a user message that says so; ``max_no_call`` of them in a row end the
+episode. Errors of the agent (the model server down, out of retries) end the
+episode with ``error`` set; they never escape.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import gymnasium as gym
+
+from gym_pdb.agents.base import Agent, Usage
+from gym_pdb.agents.llm import LLMError
+from gym_pdb.agents.prompts import NOT_EXECUTED, no_tool_call_message
+
+
+@dataclass
+class Episode:
+    """What happened in one episode, and its trajectory."""
+
+    task_id: str
+    suite: str
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    resolved: bool = False
+    reward: float = 0.0
+    steps: int = 0
+    turns: int = 0
+    tool_counts: Counter = field(default_factory=Counter)
+    parse_errors: int = 0
+    no_tool_calls: int = 0
+    tests_passed: int = -1
+    tests_total: int = -1
+    usage: Usage = field(default_factory=Usage)
+    stop_reason: str = ""
+    error: str = ""
+    timings: dict[str, float] = field(default_factory=lambda: {"reset": 0.0, "env": 0.0, "agent": 0.0, "wall": 0.0})
+    original_files: dict[str, str] = field(default_factory=dict)
+    final_files: dict[str, str] = field(default_factory=dict)
+
+
+def run_episode(
+    env: gym.Env,
+    agent: Agent,
+    task_id: str | None = None,
+    max_steps: int = 50,
+    seed: int | None = None,
+    max_no_call: int = 3,
+    on_turn: Callable[[Episode], None] | None = None,
+) -> Episode:
+    """Play one episode of ``agent`` on ``env`` (the task ``task_id``, else one drawn with ``seed``)."""
+    start = time.perf_counter()
+    pdb_env = env.unwrapped
+    options = {"task_id": task_id} if task_id is not None else None
+    episode = Episode(task_id=task_id or "", suite="")
+    try:
+        observation, info = env.reset(seed=seed, options=options)
+    except Exception as exc:  # noqa: BLE001 - a broken task or sandbox is this episode's error
+        episode.error = f"reset failed: {type(exc).__name__}: {exc}"
+        episode.stop_reason = "error"
+        episode.timings["wall"] = time.perf_counter() - start
+        return episode
+    episode.timings["reset"] = time.perf_counter() - start
+    task = pdb_env.task
+    episode.task_id, episode.suite = task.id, task.suite
+    episode.original_files = dict(task.files)
+    episode.tools = pdb_env.tools_schema()
+    episode.messages = [
+        {"role": "system", "content": agent.system_prompt()},
+        {"role": "user", "content": observation},
+    ]
+    try:
+        agent.reset(task, observation)
+        _play(env, agent, episode, max_steps, max_no_call, on_turn)
+    except LLMError as exc:
+        episode.error, episode.stop_reason = f"model: {exc}", "error"
+    except Exception as exc:  # noqa: BLE001 - the run goes on with the next task
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        episode.error = f"{type(exc).__name__}: {exc} ({frame.filename}:{frame.lineno})"
+        episode.stop_reason = "error"
+    episode.final_files = workspace_files(env)
+    episode.timings["wall"] = time.perf_counter() - start
+    return episode
+
+
+def _play(env, agent: Agent, episode: Episode, max_steps: int, max_no_call: int, on_turn) -> None:
+    messages = episode.messages
+    silent = 0
+    while episode.turns < max_steps:
+        tick = time.perf_counter()
+        turn = agent.act(messages, episode.tools)
+        episode.timings["agent"] += time.perf_counter() - tick
+        episode.turns += 1
+        episode.usage.add(turn.usage)
+        if turn.stop:
+            if turn.content:
+                messages.append({"role": "assistant", "content": turn.content})
+            episode.stop_reason = "agent_stopped"
+            return
+        messages.append(turn.message())
+        if not turn.tool_calls:
+            episode.no_tool_calls += 1
+            silent += 1
+            messages.append({"role": "user", "content": no_tool_call_message(turn.feedback)})
+            if on_turn:
+                on_turn(episode)
+            if silent >= max_no_call:
+                episode.stop_reason = "no_tool_call"
+                return
+            continue
+        silent = 0
+        first, *rest = turn.tool_calls
+        function = first.get("function", {})
+        action = {"name": function.get("name", ""), "arguments": function.get("arguments", "")}
+        tick = time.perf_counter()
+        observation, reward, terminated, truncated, info = env.step(action)
+        episode.timings["env"] += time.perf_counter() - tick
+        episode.steps += 1
+        episode.reward += float(reward)
+        if info.get("parse_error"):
+            episode.parse_errors += 1
+        else:
+            episode.tool_counts[info.get("tool") or action["name"]] += 1
+        episode.tests_passed, episode.tests_total = info.get("tests_passed", -1), info.get("tests_total", -1)
+        episode.resolved = bool(info.get("resolved"))
+        messages.append(_tool_message(first, observation))
+        messages.extend(_tool_message(call, NOT_EXECUTED) for call in rest)
+        if on_turn:
+            on_turn(episode)
+        if terminated or truncated:
+            episode.stop_reason = "resolved" if episode.resolved else ("submitted" if terminated else "max_steps")
+            return
+    episode.stop_reason = "max_steps"
+
+
+def _tool_message(call: dict[str, Any], content: str) -> dict[str, Any]:
+    return {
+        "role": "tool",
+        "tool_call_id": call.get("id", ""),
+        "name": call.get("function", {}).get("name", ""),
+        "content": content,
+    }
+
+
+def workspace_files(env: gym.Env) -> dict[str, str]:
+    """The text of the episode's files now (the agent's edits included)."""
+    ctx = getattr(env.unwrapped, "_ctx", None)
+    workspace = getattr(ctx, "workspace", None)
+    return dict(getattr(workspace, "files", {}) or {})

@@ -1,0 +1,77 @@
+"""Which tasks a run evaluates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from gym_pdb.agents.expert import has_gold_fix
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    env_id: str
+    task_id: str
+
+
+def select_tasks(
+    env_ids: list[str],
+    tasks: int | list[str] | None,
+    seed: int,
+    open_suite: Callable[[str], Any],
+    need_gold: bool = False,
+) -> tuple[list[TaskRef], list[str]]:
+    """The tasks to run, suite by suite, and notes on what was left out.
+
+    ``open_suite(env_id)`` returns the unwrapped env of a suite (no sandbox
+    is started before ``reset``). A count takes a sample of that many tasks
+    per suite, the same for the same ``seed``; a generated suite makes them.
+    ``need_gold`` keeps only the tasks with a gold fix (for the expert).
+    """
+    refs: list[TaskRef] = []
+    notes: list[str] = []
+    wanted = set(tasks) if isinstance(tasks, list) else None
+    found: set[str] = set()
+    for env_id in env_ids:
+        suite = open_suite(env_id)
+        mapping = suite.tasks
+        ids = list(suite.task_ids)
+        if wanted is not None:
+            ids = [t for t in ids if t in wanted]
+            missing = [t for t in wanted if t not in ids and t in mapping]  # known to a generated suite
+            ids += sorted(missing)
+            found.update(ids)
+        if need_gold:
+            kept = [t for t in ids if has_gold_fix(mapping[t])]
+            if len(kept) < len(ids):
+                notes.append(f"{env_id}: {len(ids) - len(kept)} of {len(ids)} tasks have no gold fix; the expert skips them")
+            ids = kept
+        if isinstance(tasks, int):
+            ids = _sample(ids, tasks, seed, mapping, need_gold)
+            if len(ids) < tasks:
+                notes.append(f"{env_id}: {len(ids)} tasks (fewer than the {tasks} asked for)")
+        refs.extend(TaskRef(env_id, t) for t in ids)
+    if wanted is not None:
+        unknown = sorted(wanted - found)
+        if unknown:
+            raise ValueError(f"no task {', '.join(unknown[:10])} in {', '.join(env_ids)}")
+    return refs, notes
+
+
+def _sample(ids: list[str], count: int, seed: int, mapping: Any, need_gold: bool) -> list[str]:
+    rng = np.random.default_rng(seed)
+    if len(ids) >= count:
+        picked = sorted(rng.choice(len(ids), size=count, replace=False))
+        return [ids[i] for i in picked]
+    if not hasattr(mapping, "sample"):
+        return ids
+    out = list(ids)
+    tries = 0
+    while len(out) < count and tries < 20 * count:  # a generated suite: make more
+        tries += 1
+        task_id = mapping.sample(rng)
+        if task_id not in out and (not need_gold or has_gold_fix(mapping[task_id])):
+            out.append(task_id)
+    return out
