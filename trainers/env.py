@@ -229,9 +229,7 @@ class PDBEpisode:
         with self._lock:
             prefetched, self._prefetched = self._prefetched, None
         if prefetched is not None and prefetched[0] == key:
-            self._clear()
-            self.task_id = row.get("task_id")
-            return prefetched[1]
+            return prefetched[1]  # the episode was set up by _prefetch_reset, untouched since
         return self._reset(row)
 
     def _prefetch_reset(self, **row: Any) -> None:
@@ -279,7 +277,7 @@ class PDBEpisode:
                 return LIMIT_MESSAGE
             self.tool_calls += 1
         arguments = {k: v for k, v in arguments.items() if v is not None}
-        observation, _reward, terminated, _truncated, info = self.env.step({"name": name, "arguments": arguments})
+        observation, _reward, _terminated, _truncated, info = self.env.step({"name": name, "arguments": arguments})
         if info.get("tests_total", -1) >= 0 and info.get("tool") == "eval":
             self.tests_passed, self.tests_total = info["tests_passed"], info["tests_total"]
         if info.get("resolved"):

@@ -39,7 +39,7 @@ class LLMAgent(Agent):
         request, estimate = self._fit(messages, tools)
         completion = self.client.complete(request, tools)
         if completion.usage.prompt_tokens and estimate:
-            self._scale = completion.usage.prompt_tokens / estimate
+            self._scale = min(4.0, max(0.25, completion.usage.prompt_tokens / estimate))
         return self._turn(completion)
 
     def close(self) -> None:

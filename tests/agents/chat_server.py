@@ -125,6 +125,8 @@ class ChatServer:
                     if isinstance(reply, Status):
                         self._json(reply.code, {"error": {"message": reply.message, "type": "scripted"}}, reply.headers)
                     else:
+                        reply = json.loads(json.dumps(reply))
+                        reply["usage"]["prompt_tokens"] = len(json.dumps([body["messages"], body.get("tools")])) // 4
                         self._json(200, reply)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test)

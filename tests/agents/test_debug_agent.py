@@ -77,6 +77,6 @@ def test_rewrite_agent_has_no_pdb(chat_server):
         env.close()
         agent.close()
     assert {t["function"]["name"] for t in server.requests[0]["tools"]} == {"rewrite", "view", "eval", "grep", "listdir"}
-    assert "pdb" not in server.requests[0]["messages"][0]["content"].split("(")[0]
+    assert "pdb" not in server.requests[0]["messages"][0]["content"]
     assert "There is no tool 'pdb'" in episode.messages[3]["content"]
     assert episode.parse_errors == 1 and episode.stop_reason == "no_tool_call" and not episode.resolved

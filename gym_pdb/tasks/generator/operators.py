@@ -147,6 +147,13 @@ def _shift(expr: ast.expr, delta: int) -> ast.expr:
     if isinstance(expr, ast.Constant) and type(expr.value) is int:
         return ast.Constant(expr.value + delta)
     if (
+        isinstance(expr, ast.UnaryOp)
+        and isinstance(expr.op, ast.USub)
+        and isinstance(expr.operand, ast.Constant)
+        and type(expr.operand.value) is int
+    ):
+        return ast.Constant(delta - expr.operand.value)
+    if (
         isinstance(expr, ast.BinOp)
         and isinstance(expr.op, (ast.Add, ast.Sub))
         and isinstance(expr.right, ast.Constant)
