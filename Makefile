@@ -13,7 +13,7 @@ export GYM_PDB_DATA ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 
 .PHONY: quickstart test bench venv
 
-TEST_EXTRAS := dev
+TEST_EXTRAS := dev,train
 
 # $(VENV)/.ready-EXTRAS: the venv with the package installed (editable) with those extras.
 $(VENV)/.ready-%: setup.cfg pyproject.toml

@@ -18,7 +18,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         description = SUITES[name].description if name in SUITES else "three small buggy programs shipped in the package"
         try:
             tasks = load_suite(name, args.data_dir)
-            count = str(len(tasks))
+            count = "stream" if hasattr(tasks, "sample") else str(len(tasks))
         except DataNotFoundError:
             count = "no data"
         rows.append((env_id, count, description))
@@ -42,9 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     from gym_pdb.sandbox.docker_cli import add_commands
 
     add_commands(sub)
-    from gym_pdb.tasks import audit
+    from gym_pdb.tasks import audit, download
 
     audit.add_commands(sub)
+    download.add_commands(sub)
     __import__("gym_pdb.evaluation.cli", fromlist=["add_commands"]).add_commands(sub)
     return parser
 

@@ -91,9 +91,9 @@ class PDBEnv(gym.Env):
             raise ValueError(f"render_mode must be 'ansi' or None, not {render_mode!r}")
         self.suite = suite
         if tasks is None:
-            self.tasks: Mapping[str, Task] = load_suite(suite, data_dir, include_broken=include_broken)
+            self.tasks: Mapping[str, Task] = load_suite(suite, data_dir, include_broken=include_broken, download=True)
         elif isinstance(tasks, Mapping):
-            self.tasks = dict(tasks)
+            self.tasks = tasks if hasattr(tasks, "sample") else dict(tasks)
         else:
             self.tasks = {t.id: t for t in tasks}
         if task_ids is not None:

@@ -41,20 +41,21 @@ __all__ = [
     "tool_env_class",
 ]
 
-SYSTEM_PROMPT = (
-    "You are an expert Python developer. A program in the workspace has a bug that makes some tests fail. "
-    "Use the tools to investigate: run the program or the tests under the pdb debugger, set breakpoints, "
-    "step through the code and print values to find the root cause. Then fix the code with rewrite and run "
-    "eval to check that all tests pass. Call one tool at a time."
-)
+try:  # the system prompt of gym-pdb's debug agent, so that GRPO episodes look like `gym-pdb eval` ones
+    from gym_pdb.agents.prompts import DEBUG_SYSTEM_PROMPT as SYSTEM_PROMPT
+except ImportError:  # pragma: no cover - a gym_pdb without agents
+    SYSTEM_PROMPT = (
+        "You are a debugging assistant. A Python program in the workspace has a bug: some of its tests fail. "
+        "You fix it with a real debugger (pdb) and line edits, then check it with the tests. Do not change the tests."
+    )
 
 LIMIT_MESSAGE = "Tool-call limit reached: the episode is over."
+DONE_MESSAGE = "All tests pass: the episode is over."
 
 # Resets and closes of the local sandbox fork the process (os.fork, to kill a uid's processes). Forks from
 # several threads at once are unsafe (filelock's fork audit hook rejects them on Python >= 3.12), so the
 # threads that run episodes take turns for these; tool calls, which only spawn subprocesses, run side by side.
 _FORK_GUARD = threading.Lock()
-DONE_MESSAGE = "All tests pass: the episode is over."
 
 
 # ----------------------------------------------------------------------------- tasks
@@ -95,6 +96,12 @@ class TaskIndex(Mapping[str, Task]):
 
 def rl_parquet_tasks(path: str | os.PathLike, suite: str | None = None) -> dict[str, Task]:
     """Tasks from the SWE-PDB RL parquet format (``task_id, problem_statement, prompt, extra_info``)."""
+    try:
+        from gym_pdb.tasks.parquet import load_parquet
+    except ImportError:  # a gym_pdb without its own parquet loader
+        pass
+    else:
+        return load_parquet(path, suite)
     from .data import load_rl_tasks
 
     suite = suite or Path(path).stem

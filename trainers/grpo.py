@@ -10,8 +10,9 @@ generation colocated with training (``vllm_mode="server"`` uses a separate
 ``trl vllm-serve`` process instead).
 
 Tool calls of one round (the same turn of all generations in a batch) run in
-parallel threads, one environment per generation, as do resets and the final
-test runs; ``tool_workers=0`` runs everything in TRL's own sequential loop.
+parallel threads, one environment per generation, as do the final test runs;
+resets are done ahead of TRL's loop (one at a time: the local sandbox forks).
+``tool_workers=0`` leaves everything to TRL's own sequential loop.
 
     python -m trainers.grpo --config examples/configs/grpo_qwen3_8b.yaml
     accelerate launch --config_file examples/accelerate/fsdp_4gpu.yaml -m trainers.grpo --config ...
@@ -193,7 +194,7 @@ class _ToolRound:
 
 
 class PDBGRPOTrainer(GRPOTrainer):
-    """``GRPOTrainer`` that runs the episodes of a batch in parallel (resets, tool calls, final test runs).
+    """``GRPOTrainer`` that runs the episodes of a batch in parallel (tool calls, final test runs).
 
     Extra keyword: ``tool_workers`` (threads; 0 leaves TRL's sequential loop as it is).
     """

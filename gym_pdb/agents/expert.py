@@ -144,17 +144,17 @@ def has_gold_fix(task: Task) -> bool:
 def gold_hunks(task: Task) -> list[Hunk]:
     """The edits that turn the task's editable files into its gold files, top to bottom per file."""
     hunks: list[Hunk] = []
-    for path, gold in sorted((task.gold_files or {}).items()):
+    new_files: list[Hunk] = []
+    entry = task.entrypoint
+    for path, gold in sorted((task.gold_files or {}).items(), key=lambda item: (item[0] != entry, item[0])):
         if not task.is_editable(path):
             continue
         buggy = task.files.get(path)
         if buggy is None:
-            hunks.append(Hunk(path, 1, 0, gold, whole_file=True))
-            continue
-        if buggy == gold:
-            continue
-        hunks.extend(file_hunks(path, buggy, gold))
-    return hunks
+            new_files.append(Hunk(path, 1, 0, gold, whole_file=True))
+        elif buggy != gold:
+            hunks.extend(file_hunks(path, buggy, gold))
+    return hunks + new_files
 
 
 def file_hunks(path: str, buggy: str, gold: str) -> list[Hunk]:
@@ -255,7 +255,7 @@ def _header(stmt: ast.stmt) -> list[ast.AST]:
 
 def _read_expressions(stmt: ast.stmt, exclude: set[str]) -> list[str]:
     """Names and ``name.attr`` the statement reads, in order, without globals, builtins or callees."""
-    found: list[str] = []
+    found: list[tuple[tuple[int, int], str]] = []
     local: set[str] = set()
     callees: set[int] = set()
     for root in _header(stmt):
@@ -273,13 +273,14 @@ def _read_expressions(stmt: ast.stmt, exclude: set[str]) -> list[str]:
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
                 name = node.value.id
                 if name not in exclude and name not in local:
-                    found.append(f"{name}.{node.attr}")
+                    found.append(((node.lineno, node.col_offset), f"{name}.{node.attr}"))
             elif isinstance(node, ast.Name) and (isinstance(node.ctx, ast.Load) or isinstance(stmt, ast.AugAssign)):
                 if node.id not in exclude and node.id not in local:
-                    found.append(node.id)
-    bases = {e.split(".")[0] for e in found if "." in e}
-    unique = []
-    for expr in found:
+                    found.append(((node.lineno, node.col_offset), node.id))
+    ordered = [expr for _, expr in sorted(found, key=lambda item: item[0])]
+    bases = {e.split(".")[0] for e in ordered if "." in e}
+    unique: list[str] = []
+    for expr in ordered:
         if expr in unique or expr in bases:
             continue
         unique.append(expr)

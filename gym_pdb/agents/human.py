@@ -85,7 +85,7 @@ class HumanAgent(Agent):
                 self._print(call.message)
                 continue
             self._calls += 1
-            self._save_history()
+            self._save_history(line)
             return Turn(tool_calls=[tool_call(f"call_{self._calls:04d}", call.name, call.arguments)])
 
     def _read_code(self) -> str | None:
@@ -122,11 +122,15 @@ class HumanAgent(Agent):
         matches = [w for w in self._words if w.startswith(prefix)]
         return matches[state] if state < len(matches) else None
 
-    def _save_history(self) -> None:
-        if self._readline is None:
+    def _save_history(self, line: str) -> None:
+        readline = self._readline
+        if readline is None:
             return
+        length = readline.get_current_history_length()
+        if not length or readline.get_history_item(length) != line:  # input() adds it only on a terminal
+            readline.add_history(line)
         try:
             os.makedirs(os.path.dirname(self._history), exist_ok=True)
-            self._readline.write_history_file(self._history)
+            readline.write_history_file(self._history)
         except OSError:
             pass

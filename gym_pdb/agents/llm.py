@@ -171,7 +171,7 @@ class ChatClient:
             backoff = min(cfg.backoff_max, cfg.backoff * 2**attempt) * random.uniform(0.5, 1.0)
             self._sleep(min(cfg.backoff_max, wait) if wait is not None else backoff)
         kind = "timed out" if isinstance(last, openai.APITimeoutError) else _describe(last)
-        raise LLMError(f"the model server {kind}; gave up after {cfg.max_retries + 1} tries")
+        raise LLMError(f"the model server at {self.client.base_url} {kind}; gave up after {cfg.max_retries + 1} tries")
 
     def close(self) -> None:
         self.client.close()

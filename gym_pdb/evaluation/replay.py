@@ -94,6 +94,9 @@ def replay(
     same = (lambda a, b: a == b) if exact else (lambda a, b: normalize(a) == normalize(b))
     report = ReplayReport(task_id=str(row.get("task_id", "")), env_id=env_id, recorded_resolved=row.get("resolved"))
     try:
+        tasks = env.unwrapped.tasks
+        if report.task_id not in tasks and hasattr(tasks, "sample"):
+            tasks[report.task_id]  # a generated suite makes a task from its id on first access
         observation, info = env.reset(options={"task_id": report.task_id})
         first_user = next((m for m in messages if m.get("role") == "user"), None)
         if first_user is not None and not same(first_user.get("content") or "", observation):

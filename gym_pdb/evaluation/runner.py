@@ -21,12 +21,13 @@ import gymnasium as gym
 
 import gym_pdb  # noqa: F401  (registers the environments)
 from gym_pdb.agents import LLM_AGENTS, Agent, make_agent, run_episode
+from gym_pdb.agents.llm import LLMError
 from gym_pdb.evaluation.config import EvalConfig
 from gym_pdb.evaluation.progress import Progress
 from gym_pdb.evaluation.results import CONFIG, RESULTS, append_row, finished, read_rows, record_episode, safe_name
 from gym_pdb.evaluation.selection import TaskRef, select_tasks
 
-EnvFactory = Callable[[str, Agent], gym.Env]
+EnvFactory = Callable[..., gym.Env]  # (env_id, agent, tasks=None) -> env
 
 
 class EvalError(RuntimeError):
@@ -56,8 +57,10 @@ def default_run_dir(config: EvalConfig) -> Path:
 def env_maker(config: EvalConfig) -> EnvFactory:
     """Envs as the config asks: sandbox, step limit, the agent's tools, data folder, extra kwargs."""
 
-    def make(env_id: str, agent: Agent) -> gym.Env:
+    def make(env_id: str, agent: Agent, tasks: Any = None) -> gym.Env:
         kwargs = dict(config.env_kwargs)
+        if tasks is not None:
+            kwargs["tasks"] = tasks
         if config.sandbox:
             kwargs["sandbox"] = config.sandbox
         if config.data_dir:
@@ -97,49 +100,73 @@ def run_eval(
             f"{run_dir} already holds a run ({len(previous)} episodes): pass --resume to continue it, "
             "or another --output"
         )
-    probe = make_agent_fn()  # fail before any work: a missing package, an unreachable server
-    opened: list[gym.Env] = []
-
-    def open_suite(env_id: str):
-        opened.append(make_env(env_id, probe))
-        return opened[-1].unwrapped
-
+    suites: dict[str, gym.Env] = {}  # one env per suite, for its task list; closed at the end
     try:
-        refs, notes = select_tasks(config.env, config.tasks, config.seed, open_suite, need_gold=config.agent == "expert")
-        model = probe.model
+        refs, notes, model = _select(config, suites, make_env, make_agent_fn)
+        if config.agent in LLM_AGENTS and not config.llm.model:
+            config.llm.model = model
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / CONFIG).write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
+        result = RunResult(run_dir=run_dir, notes=notes)
+        if config.resume:
+            done = finished(previous, config.rerun_failed)
+            todo = [r for r in refs if (r.env_id, r.task_id) not in done]
+            result.skipped, refs = len(refs) - len(todo), todo
+        for note in notes:
+            print(f"note: {note}", file=out)
+        if result.skipped:
+            print(f"resuming {run_dir}: {result.skipped} episodes done, {len(refs)} to run", file=out)
+
+        # A generated suite's tasks live in the mapping that made them: the workers share it.
+        shared = {e: env.unwrapped.tasks for e, env in suites.items() if hasattr(env.unwrapped.tasks, "sample")}
+
+        def make_worker_env(env_id: str, agent: Agent) -> gym.Env:
+            return make_env(env_id, agent, shared[env_id]) if env_id in shared else make_env(env_id, agent)
+
+        bar = Progress(len(refs), out=out, enabled=progress, label=f"{config.agent} ")
+        try:
+            for row in _run_parallel(config, model, refs, run_dir, make_worker_env, make_agent_fn):
+                append_row(run_dir, row)
+                result.rows.append(row)
+                bar.update(row)
+        except KeyboardInterrupt:
+            print(f"\ninterrupted: waiting for the episodes in flight; `--resume --output {run_dir}` goes on", file=out)
+            raise
+        finally:
+            bar.close()
     finally:
-        for env in opened:
+        for env in suites.values():
             env.close()
-        probe.close()
-    if config.agent in LLM_AGENTS and not config.llm.model:
-        config.llm.model = model
-    if not refs:
-        raise EvalError("no tasks to run: " + ("; ".join(notes) or "the selection is empty"))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / CONFIG).write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
-    result = RunResult(run_dir=run_dir, notes=notes)
-    if config.resume:
-        done = finished(previous, config.rerun_failed)
-        todo = [r for r in refs if (r.env_id, r.task_id) not in done]
-        result.skipped = len(refs) - len(todo)
-        refs = todo
-    for note in notes:
-        print(f"note: {note}", file=out)
-    if result.skipped:
-        print(f"resuming {run_dir}: {result.skipped} episodes done, {len(refs)} to run", file=out)
-    bar = Progress(len(refs), out=out, enabled=progress, label=f"{config.agent} ")
-    try:
-        for row in _run_parallel(config, model, refs, run_dir, make_env, make_agent_fn):
-            append_row(run_dir, row)
-            result.rows.append(row)
-            bar.update(row)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: waiting for the episodes in flight; `--resume --output {run_dir}` goes on", file=out)
-        raise
-    finally:
-        bar.close()
+            close = getattr(env.unwrapped.tasks, "close", None)
+            if callable(close):
+                close()
     result.wall_time = time.monotonic() - started
     return result
+
+
+def _select(config: EvalConfig, suites: dict[str, gym.Env], make_env, make_agent_fn) -> tuple[list[TaskRef], list[str], str]:
+    """The tasks to run, notes on the selection, and the model's name."""
+    try:
+        probe = make_agent_fn()  # fail before any work: a missing package, an unreachable server
+    except (ValueError, LLMError) as exc:
+        raise EvalError(str(exc)) from exc
+
+    def open_suite(env_id: str):
+        suites[env_id] = make_env(env_id, probe)
+        return suites[env_id].unwrapped
+
+    try:
+        refs, notes = select_tasks(
+            config.env, config.tasks, config.seed, open_suite, config.agent == "expert", config.n_parallel
+        )
+        model = probe.model
+    except (ValueError, OSError, gym.error.Error, LLMError) as exc:  # unknown env or task, no data, no server
+        raise EvalError(str(exc)) from exc
+    finally:
+        probe.close()
+    if not refs:
+        raise EvalError("no tasks to run: " + ("; ".join(notes) or "the selection is empty"))
+    return refs, notes, model
 
 
 _DONE = object()

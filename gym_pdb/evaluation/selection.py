@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -22,12 +23,14 @@ def select_tasks(
     seed: int,
     open_suite: Callable[[str], Any],
     need_gold: bool = False,
+    workers: int = 1,
 ) -> tuple[list[TaskRef], list[str]]:
     """The tasks to run, suite by suite, and notes on what was left out.
 
     ``open_suite(env_id)`` returns the unwrapped env of a suite (no sandbox
     is started before ``reset``). A count takes a sample of that many tasks
-    per suite, the same for the same ``seed``; a generated suite makes them.
+    per suite, the same for the same ``seed``; a generated suite makes them
+    (``workers`` at once, each from its own seed, so the result is the same).
     ``need_gold`` keeps only the tasks with a gold fix (for the expert).
     """
     refs: list[TaskRef] = []
@@ -49,7 +52,7 @@ def select_tasks(
                 notes.append(f"{env_id}: {len(ids) - len(kept)} of {len(ids)} tasks have no gold fix; the expert skips them")
             ids = kept
         if isinstance(tasks, int):
-            ids = _sample(ids, tasks, seed, mapping, need_gold)
+            ids = _sample(ids, tasks, seed, mapping, need_gold, workers)
             if len(ids) < tasks:
                 notes.append(f"{env_id}: {len(ids)} tasks (fewer than the {tasks} asked for)")
         refs.extend(TaskRef(env_id, t) for t in ids)
@@ -60,18 +63,22 @@ def select_tasks(
     return refs, notes
 
 
-def _sample(ids: list[str], count: int, seed: int, mapping: Any, need_gold: bool) -> list[str]:
-    rng = np.random.default_rng(seed)
+def _sample(ids: list[str], count: int, seed: int, mapping: Any, need_gold: bool, workers: int) -> list[str]:
     if len(ids) >= count:
-        picked = sorted(rng.choice(len(ids), size=count, replace=False))
+        picked = sorted(np.random.default_rng(seed).choice(len(ids), size=count, replace=False))
         return [ids[i] for i in picked]
     if not hasattr(mapping, "sample"):
         return ids
+
+    def make(i: int) -> str | None:
+        task_id = mapping.sample(np.random.default_rng([seed, i]))
+        return task_id if not need_gold or has_gold_fix(mapping[task_id]) else None
+
     out = list(ids)
-    tries = 0
-    while len(out) < count and tries < 20 * count:  # a generated suite: make more
-        tries += 1
-        task_id = mapping.sample(rng)
-        if task_id not in out and (not need_gold or has_gold_fix(mapping[task_id])):
-            out.append(task_id)
-    return out
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        start = 0
+        while len(out) < count and start < 20 * count:  # a generated suite: make more
+            batch = range(start, start + count - len(out))
+            start = batch.stop
+            out += [t for t in pool.map(make, batch) if t is not None and t not in out]
+    return out[:count]

@@ -54,7 +54,7 @@ def _provider(name: str) -> str | None:
         return f"import {name}"
     for module in PROVIDERS:
         mod = __import__(module)
-        if hasattr(mod, name) and not name.startswith("_"):
+        if name in getattr(mod, "__all__", dir(mod)) and not name.startswith("_"):
             return f"from {module} import {name}"
     return None
 
@@ -111,6 +111,18 @@ def _split_top_level(source: str) -> list[tuple[str | None, str]]:
     return [(name, "".join(lines)) for name, lines in chunks]
 
 
+def _top_level_names(program: str) -> set[str]:
+    """Names a program binds at module level (imports, classes, assignments), read line by line."""
+    names = set()
+    for line in program.splitlines():
+        if match := re.match(r"^(?:def|class)\s+(\w+)|^(\w+)\s*(?::[^=]*)?=", line):
+            names.add(match.group(1) or match.group(2))
+        elif match := re.match(r"^(?:from\s+\S+\s+)?import\s+(.+)$", line):
+            for part in match.group(1).strip("()").split(","):
+                names.add(part.split(" as ")[-1].strip().split(".")[0])
+    return names
+
+
 def solution_to_functions(oracle: str, program: str, expected_names: Iterable[str] = ()) -> str | None:
     """Rewrite ``program`` with its functions taken from the LeetCode ``oracle`` class.
 
@@ -118,8 +130,10 @@ def solution_to_functions(oracle: str, program: str, expected_names: Iterable[st
     Solution`` (``getMaxRepetitions`` ~ ``get_max_repetitions``) are replaced by
     that method as a plain function under the name the tests call
     (``expected_names``), else under the program's name; the oracle's other
-    methods come along under their own names. A class that keeps state on
-    ``self`` stays a class, and each program function calls a fresh instance.
+    methods come along under their own names, and a program name the tests do
+    not use stays as an alias (module-level code may call it). A class that
+    keeps state on ``self`` stays a class, and each program function calls a
+    fresh instance.
     Everything else in the program (imports, helper classes) stays. Returns
     None when the oracle has no usable ``Solution`` class or shares no function
     with the program.
@@ -164,6 +178,12 @@ def solution_to_functions(oracle: str, program: str, expected_names: Iterable[st
         for m in shared
         if program_names[normalise_name(m)] != renames[m]
     ]
+    known = set(program_names.values()) | set(renames.values()) | _top_level_names(program)
+    unresolved = [n for n in expected_names if n not in known]
+    entry = next(iter(methods))
+    if len(unresolved) == 1 and entry in shared:
+        # The tests call the entry method by a name of their own (``generate_pascals_triangle``).
+        aliases.append(ast.parse(f"{unresolved[0]} = {renames[entry]}").body[0])
     if stateful:
         functions = []
         for name in shared:

@@ -142,8 +142,9 @@ class AuditReport:
 def broken_reason(record: AuditRecord) -> str | None:
     """Why a task is left out of its suite by default, or None when it stays.
 
-    A missing module the sandbox image provides does not count: the task runs there.
-    A gold that fails only loses its gold.
+    A missing module the sandbox image provides does not count: the task runs
+    there. A gold that fails only loses its gold. A hang whose gold passes is
+    the bug itself (an infinite loop), so the task stays.
     """
     if record.status == "missing-module" and record.detail not in SANDBOX_MODULES:
         return f"needs the module {record.detail!r}, which the sandbox does not provide"
@@ -151,11 +152,8 @@ def broken_reason(record: AuditRecord) -> str | None:
         return f"the buggy program passes every test ({record.detail})"
     if record.status == "error":
         return f"the tests cannot run: {record.detail}"
-    if record.status == "timeout":
-        return "the buggy program's tests run out of time (a hang): " + (
-            "its gold passes, but each eval costs the full timeout" if record.gold and record.gold.resolved else
-            "no gold shows the tests can pass in time"
-        )  # fmt: skip
+    if record.status == "timeout" and not (record.gold and record.gold.resolved):
+        return "the buggy program's tests run out of time, and no gold fix shows they can pass in time"
     return None
 
 

@@ -100,7 +100,11 @@ def load_demo() -> Mapping[str, Task]:
 
 def load_custom(data_dir: str | os.PathLike | None) -> Mapping[str, Task]:
     if not data_dir:
-        raise ValueError("PDB-Custom-v0 needs data_dir=<a folder of task folders>")
+        raise ValueError("PDB-Custom-v0 needs data_dir=<a folder of task folders, or an RL .parquet file>")
+    if str(data_dir).endswith(".parquet"):
+        from gym_pdb.tasks.parquet import load_parquet
+
+        return load_parquet(data_dir)
     return SuiteTasks(Path(data_dir).expanduser(), Path(data_dir).name or "custom")
 
 

@@ -27,7 +27,7 @@ class Tool(abc.ABC):
 
     name: ClassVar[str]
     description: ClassVar[str]
-    parameters: ClassVar[dict[str, Any]] = {"type": "object", "properties": {}, "required": []}
+    parameters: ClassVar[dict[str, Any]] = {"type": "object", "properties": {}}
     usage: ClassVar[str] = ""
 
     def schema(self) -> dict[str, Any]:

@@ -174,7 +174,7 @@ def format_result(result: EvalResult, budget: int) -> str:
 class EvalTool(Tool):
     name = "eval"
     description = "Run the tests and report which pass; shows the failures (output cut to a budget)."
-    parameters = {"type": "object", "properties": {}, "required": []}
+    parameters = {"type": "object", "properties": {}}
     usage = "eval"
 
     def __call__(self, ctx: ToolContext) -> ToolResult:

@@ -15,7 +15,6 @@ class ListdirTool(Tool):
             "path": {"type": "string", "description": "The folder to list (default: the workspace)."},
             "depth": {"type": "integer", "description": "How many folder levels to show (default 2)."},
         },
-        "required": [],
     }
     usage = "listdir [PATH] [DEPTH]"
 

@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from conftest import write_task
+from agent_testlib import write_task
 
 import gym_pdb
 from gym_pdb.agents import make_agent, run_episode

@@ -88,6 +88,7 @@ class SyntheticTasks(Mapping[str, Task]):
         split, bugs, families, sources, ...: see :class:`GeneratorConfig`;
             ``bugs`` is a count or a ``(min, max)`` pair.
         data_dir: where the data suites are (for ``sources=("suites",)``).
+        programs: your own correct programs instead of ``sources``.
         sandbox: the sandbox kind the checks run in.
     """
 
@@ -98,6 +99,7 @@ class SyntheticTasks(Mapping[str, Task]):
         families: Sequence[str] = FAMILIES,
         sources: Sequence[str] = ("humaneval",),
         data_dir: str | os.PathLike | None = None,
+        programs: Sequence[SourceProgram] | None = None,
         sandbox: str | None = "local",
         **config,
     ):
@@ -107,6 +109,7 @@ class SyntheticTasks(Mapping[str, Task]):
         )
         self.data_dir = data_dir
         self._pool = SandboxPool(sandbox)
+        self._all_programs = list(programs) if programs is not None else None
         self._programs: list[SourceProgram] | None = None
         self._tasks: dict[str, Task] = {}
         self._gold_ok: dict[str, bool] = {}
@@ -136,7 +139,9 @@ class SyntheticTasks(Mapping[str, Task]):
     def programs(self) -> list[SourceProgram]:
         """The source programs of this split."""
         if self._programs is None:
-            programs = load_sources(self.config.sources, self.data_dir)
+            programs = self._all_programs
+            if programs is None:
+                programs = load_sources(self.config.sources, self.data_dir)
             if self.config.split != "all":
                 programs = [p for p in programs if split_of(p.group, self.config.test_percent) == self.config.split]
             if not programs:
