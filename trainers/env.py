@@ -52,12 +52,6 @@ except ImportError:  # pragma: no cover - a gym_pdb without agents
 LIMIT_MESSAGE = "Tool-call limit reached: the episode is over."
 DONE_MESSAGE = "All tests pass: the episode is over."
 
-# Resets and closes of the local sandbox fork the process (os.fork, to kill a uid's processes). Forks from
-# several threads at once are unsafe (filelock's fork audit hook rejects them on Python >= 3.12), so the
-# threads that run episodes take turns for these; tool calls, which only spawn subprocesses, run side by side.
-_FORK_GUARD = threading.Lock()
-
-
 # ----------------------------------------------------------------------------- tasks
 
 
@@ -261,16 +255,14 @@ class PDBEpisode:
             self._step("eval", {}, count=False)
 
     def _close(self) -> None:
-        with _FORK_GUARD:
-            self.env.close()
+        self.env.close()
 
     # -- internals ------------------------------------------------------------------------
     def _reset(self, row: Mapping[str, Any]) -> str:
         self._clear()
         options = {"task_id": row["task_id"]} if row.get("task_id") is not None else None
         seed = row.get("seed")
-        with _FORK_GUARD:
-            observation, info = self.env.reset(seed=int(seed) if seed is not None else None, options=options)
+        observation, info = self.env.reset(seed=int(seed) if seed is not None else None, options=options)
         self.task_id = info.get("task_id", row.get("task_id"))
         return observation
 
