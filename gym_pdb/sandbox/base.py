@@ -142,6 +142,26 @@ class Sandbox(abc.ABC):
         self.close()
 
 
+def sandbox_env(path: str, home: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The whole environment of a sandboxed process: nothing of the host's leaks in."""
+    env = {
+        "PATH": path,
+        "HOME": home,
+        "TMPDIR": home,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "MPLBACKEND": "Agg",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+    }
+    if extra:
+        env.update(extra)
+    return env
+
+
 def safe_relpath(path: str) -> str:
     """Normalise a workspace-relative path; raise ValueError if it leaves the workspace."""
     if not isinstance(path, str) or not path.strip():

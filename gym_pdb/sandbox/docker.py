@@ -64,6 +64,7 @@ from gym_pdb.sandbox.base import (
     SandboxError,
     SandboxInfo,
     safe_relpath,
+    sandbox_env,
 )
 from gym_pdb.sandbox.support import support_files
 
@@ -926,22 +927,7 @@ class DockerSandbox(Sandbox):
 
     # -- processes ---------------------------------------------------------
     def _env(self, extra: Mapping[str, str] | None) -> dict[str, str]:
-        env = {
-            "PATH": PATH,
-            "HOME": "/tmp",
-            "TMPDIR": "/tmp",
-            "LANG": "C.UTF-8",
-            "LC_ALL": "C.UTF-8",
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONHASHSEED": "0",
-            "MPLBACKEND": "Agg",
-            "OPENBLAS_NUM_THREADS": "1",
-            "OMP_NUM_THREADS": "1",
-        }
-        if extra:
-            env.update(extra)
-        return env
+        return sandbox_env(PATH, "/tmp", extra)
 
     def _start(self, argv: Sequence[str], env: Mapping[str, str] | None, stdin: bool) -> tuple[_Container, _ExecStream]:
         argv = [str(a) for a in argv]

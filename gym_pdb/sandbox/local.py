@@ -40,6 +40,7 @@ from gym_pdb.sandbox.base import (
     SandboxError,
     SandboxInfo,
     safe_relpath,
+    sandbox_env,
 )
 from gym_pdb.sandbox.support import support_files
 
@@ -359,22 +360,8 @@ class LocalSandbox(Sandbox):
 
     # -- processes ---------------------------------------------------------
     def _env(self, extra: Mapping[str, str] | None) -> dict[str, str]:
-        env = {
-            "PATH": os.pathsep.join([os.path.dirname(self.python), "/usr/local/bin", "/usr/bin", "/bin"]),
-            "HOME": self.tmpdir,
-            "TMPDIR": self.tmpdir,
-            "LANG": "C.UTF-8",
-            "LC_ALL": "C.UTF-8",
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONHASHSEED": "0",
-            "MPLBACKEND": "Agg",
-            "OPENBLAS_NUM_THREADS": "1",
-            "OMP_NUM_THREADS": "1",
-        }
-        if extra:
-            env.update(extra)
-        return env
+        path = os.pathsep.join([os.path.dirname(self.python), "/usr/local/bin", "/usr/bin", "/bin"])
+        return sandbox_env(path, self.tmpdir, extra)
 
     def _popen(self, argv: Sequence[str], env: Mapping[str, str] | None, stdin) -> subprocess.Popen:
         self._check_open()
