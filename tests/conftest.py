@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from gym_pdb.sandbox.local import uid_processes
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data" / "swe-pdb"
 if "GYM_PDB_DATA" not in os.environ and SHARED_DATA.is_dir():
@@ -66,21 +68,5 @@ def data_dir() -> Path:
 
 
 def own_processes(uid: int | None) -> list[int]:
-    """Pids of live processes running as ``uid`` (zombies, already dead, are not counted)."""
-    if uid is None:
-        return []
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/status") as f:
-                    for line in f:
-                        if line.startswith("State:") and "Z" in line.split()[1]:
-                            break
-                        if line.startswith("Uid:"):
-                            if int(line.split()[1]) == uid:
-                                pids.append(int(entry))
-                            break
-            except OSError:
-                continue
-    return pids
+    """Pids of live processes running as ``uid``."""
+    return [] if uid is None else uid_processes(uid)

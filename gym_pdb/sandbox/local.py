@@ -202,24 +202,45 @@ def _cleanup(root: str, uid: int | None, processes: set) -> None:
     for proc in list(processes):
         proc.kill()
     if uid is not None:
-        _kill_uid(uid)
+        _kill_uid(uid, wait=2.0)
     shutil.rmtree(root, ignore_errors=True)
 
 
-def _kill_uid(uid: int) -> None:
+def uid_processes(uid: int) -> list[int]:
+    """Pids of the live processes of ``uid`` (zombies, already dead, are not counted)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as f:
+                status = f.read()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("State", "").split()[:1] != ["Z"] and int(fields.get("Uid", "-1").split()[0]) == uid:
+            pids.append(int(entry))
+    return pids
+
+
+def _kill_uid(uid: int, wait: float = 0.0) -> None:
     """SIGKILL every process of ``uid``: ``kill -1`` run as that uid.
 
-    Done twice, so that processes forked while the first kill ran go too.
+    Done twice, so that processes forked while the first kill ran go too; then,
+    with ``wait``, up to that many seconds for the killed to be gone.
     """
     for _ in range(2):
         subprocess.run(
-            ["kill", "-s", "KILL", "--", "-1"],
+            ["kill", "-9", "-1"],
             user=uid,
             group=uid,
             extra_groups=[],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+    deadline = time.monotonic() + wait
+    while wait and uid_processes(uid) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 class LocalSandbox(Sandbox):
