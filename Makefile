@@ -11,9 +11,9 @@ VENV ?= $(shell bash scripts/venv-dir.sh)
 SHARED_DATA := $(abspath $(CURDIR)/../shared/data/swe-pdb)
 export GYM_PDB_DATA ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 
-.PHONY: quickstart test bench venv
+.PHONY: quickstart eval test bench venv
 
-TEST_EXTRAS := dev,train
+TEST_EXTRAS := dev,train,agents
 
 # $(VENV)/.ready-EXTRAS: the venv with the package installed (editable) with those extras.
 $(VENV)/.ready-%: setup.cfg pyproject.toml
@@ -26,6 +26,9 @@ venv: $(VENV)/.ready-base
 
 quickstart: $(VENV)/.ready-base
 	$(VENV)/bin/python examples/quickstart.py
+
+eval: $(VENV)/.ready-base
+	$(VENV)/bin/gym-pdb eval --env PDB-Synthetic-v0 --agent expert --tasks 20
 
 test: $(VENV)/.ready-$(TEST_EXTRAS)
 	bash scripts/test.sh $(VENV)

@@ -70,6 +70,7 @@ FLOOR_ROWS = [
     ("bare_pdb_p", "bare pdb round trip (`p 1+1`)"),
     ("bare_trace_start", "bare `pytest --trace`: start to first prompt"),
     ("bare_pytest", "bare pytest run"),
+    ("gym_pdb_eval_paired", "gym-pdb eval, interleaved with the bare pytest run"),
 ]
 GOAL_SPEEDUP = 10.0
 GOAL_EVAL_VS_PYTEST = 1.2
@@ -111,9 +112,26 @@ def parse_frame(text: str) -> tuple[str, int] | None:
     return (os.path.basename(path), int(line)) if line.isdigit() else None
 
 
+_COPIES: list[Path] = []
+
+
+def task_folder(task) -> str:
+    """The task's folder as debug-gym reads it (files, .debugignore, .debugreadonly): the suite's own, or a copy."""
+    source = (task.metadata or {}).get("source_dir")
+    if source and (Path(source) / task.test_files[0]).is_file():
+        return str(source)
+    folder = Path(tempfile.mkdtemp(prefix=f"compare-debug-gym-{task.id}-"))
+    _COPIES.append(folder)
+    for path, text in task.files.items():
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_text(text)
+    (folder / ".debugignore").write_text("\n".join(task.hidden) + "\n")
+    (folder / ".debugreadonly").write_text("\n".join(task.readonly) + "\n")
+    return str(folder)
+
+
 def make_plan(env: PDBEnv, task_ids: list[str]) -> list[dict]:
     """For each task, the breakpoint the first `c` of a fresh pytest session stops at (found with gym-pdb, untimed)."""
-    root = getattr(env.tasks, "root", None)
     plan = []
     for tid in task_ids:
         task = env.tasks[tid]
@@ -133,7 +151,7 @@ def make_plan(env: PDBEnv, task_ids: list[str]) -> list[dict]:
         first = source.splitlines()[0] if source else ""
         plan.append({
             "name": tid,
-            "codebase": str(Path(root) / tid) if root else "",
+            "codebase": task_folder(task),
             "entry": entry,
             "bp_line": line,
             "var": candidates.get(line, "1"),
@@ -223,15 +241,21 @@ def bench_gym_pdb(plan: list[dict], sandbox: str, warmup: int, reps: int, ops: s
 
 
 # -- the floor ----------------------------------------------------------------------------------------
-def bench_floor(plan: list[dict], suite: str, warmup: int, reps: int) -> dict:
-    """A bare `python -m pdb` over pipes and a bare pytest run, on a copy of each task (no sandbox)."""
+def bench_floor(plan: list[dict], suite: str, warmup: int, reps: int, sandbox: str | None = "local") -> dict:
+    """A bare `python -m pdb` over pipes and a bare pytest run, on a copy of each task (no sandbox).
+
+    The bare pytest run is timed interleaved with gym-pdb's eval of the same task (``sandbox``; order
+    alternating), so that both see the same load: the eval goal is the ratio of those two medians.
+    """
     python = default_python()
     tasks = PDBEnv(suite=suite).tasks
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     samples: dict = {}
     for item in plan:
-        task = tasks[item["name"]]
+        tid = item["name"]
+        task = tasks[tid]
         workdir = Path(tempfile.mkdtemp(prefix="gym-pdb-floor-"))
+        gym_env = PDBEnv(suite=suite, sandbox=sandbox) if sandbox else None
         try:
             for path, text in task.files.items():
                 (workdir / path).parent.mkdir(parents=True, exist_ok=True)
@@ -252,8 +276,8 @@ def bench_floor(plan: list[dict], suite: str, warmup: int, reps: int) -> dict:
             pdb_argv = [python, "-m", "pdb", item["entry"]]
             trace_argv = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--trace", *task.test_files]
             pytest_argv = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *task.test_files]
-            _record(samples, "bare_pdb_start", item["name"], lambda: to_prompt(pdb_argv), warmup, reps)
-            _record(samples, "bare_trace_start", item["name"], lambda: to_prompt(trace_argv), warmup, reps)
+            _record(samples, "bare_pdb_start", tid, lambda: to_prompt(pdb_argv), warmup, reps)
+            _record(samples, "bare_trace_start", tid, lambda: to_prompt(trace_argv), warmup, reps)
             proc = spawn(pdb_argv)
             try:
                 read_to(proc, b"(Pdb) ")
@@ -262,13 +286,29 @@ def bench_floor(plan: list[dict], suite: str, warmup: int, reps: int) -> dict:
                     proc.stdin.write(b"p 1+1\n")
                     read_to(proc, b"(Pdb) ")
 
-                _record(samples, "bare_pdb_p", item["name"], round_trip, warmup, reps)
+                _record(samples, "bare_pdb_p", tid, round_trip, warmup, reps)
             finally:
                 proc.kill()
                 proc.wait()
-            _record(samples, "bare_pytest", item["name"],
-                    lambda: subprocess.run(pytest_argv, cwd=workdir, env=env, capture_output=True), warmup, reps)  # fmt: skip
+
+            def bare_pytest():
+                subprocess.run(pytest_argv, cwd=workdir, env=env, capture_output=True)
+
+            if gym_env is None:
+                _record(samples, "bare_pytest", tid, bare_pytest, warmup, reps)
+                continue
+            gym_env.reset(options={"task_id": tid})
+            pair = {"bare_pytest": bare_pytest, "gym_pdb_eval_paired": lambda: gym_env.step("eval")}
+            for i in range(warmup + reps):
+                for op in (sorted(pair) if i % 2 else sorted(pair, reverse=True)):
+                    start = time.perf_counter()
+                    pair[op]()
+                    elapsed = time.perf_counter() - start
+                    if i >= warmup:
+                        samples.setdefault(op, {}).setdefault(tid, []).append(elapsed)
         finally:
+            if gym_env is not None:
+                gym_env.close()
             shutil.rmtree(workdir, ignore_errors=True)
     return {"samples": samples}
 
@@ -302,6 +342,13 @@ def bench_debug_gym(plan: list[dict], terminal: str, warmup: int, reps: int, ops
         return json.loads(out_path.read_text())
 
 
+def merge(into: dict, part: dict) -> None:
+    """Add one task's samples and checks (op -> task -> values) to the run's."""
+    for section in ("samples", "checks"):
+        for op, per_task in (part.get(section) or {}).items():
+            into.setdefault(section, {}).setdefault(op, {}).update(per_task)
+
+
 # -- the report ---------------------------------------------------------------------------------------
 def pooled(samples: dict, op: str) -> dict | None:
     values = [x for per_task in samples.get(op, {}).values() for x in per_task]
@@ -327,9 +374,10 @@ def summarize(gym: dict, dg: dict | None, floor: dict | None) -> dict:
         for key, label in FLOOR_ROWS:
             floor_rows.append({"key": key, "label": label, "stats": pooled(floor["samples"], key)})
     eval_vs_pytest = None
-    g_eval = pooled(gym["samples"], "eval")
-    if floor and g_eval and pooled(floor["samples"], "bare_pytest"):
-        eval_vs_pytest = g_eval["median"] / pooled(floor["samples"], "bare_pytest")["median"]
+    paired = pooled(floor["samples"], "gym_pdb_eval_paired") if floor else None
+    bare = pooled(floor["samples"], "bare_pytest") if floor else None
+    if paired and bare:
+        eval_vs_pytest = paired["median"] / bare["median"]
     misses = [r["label"] for r in rows if r["goal_10x"] is False]
     return {
         "rows": rows,
@@ -374,7 +422,7 @@ def markdown(report: dict) -> str:
             for f in summary["floor"]:
                 lines.append(f"| {f['label']} | {fmt_ms(f['stats'])} |")
         if summary["eval_vs_bare_pytest"] is not None:
-            lines += ["", f"gym-pdb eval / bare pytest run: {summary['eval_vs_bare_pytest']:.2f}x "
+            lines += ["", f"gym-pdb eval ({meta.get('floor_eval_backend', 'local')}) / bare pytest run (medians, timed interleaved): {summary['eval_vs_bare_pytest']:.2f}x "
                           f"(goal <= {GOAL_EVAL_VS_PYTEST}: {'met' if summary['goal_eval_met'] else 'missed'})."]  # fmt: skip
         if summary["goal_10x_met"] is not None:
             if summary["goal_10x_met"]:
@@ -469,32 +517,46 @@ def main(argv: list[str] | None = None) -> int:
             if problem:
                 print(f"(no Docker rows: {problem})")
                 continue
-        t0 = time.perf_counter()
-        print(f"[{sandbox}] gym-pdb ...", file=sys.stderr, flush=True)
-        gym = bench_gym_pdb(plan, sandbox, args.warmup, reps_per_task, ops, args.suite)
-        raw = {"gym_pdb": gym, "load_after_gym_pdb": os.getloadavg(), "seconds_gym_pdb": time.perf_counter() - t0}
-        if floor is None:
-            print("floor ...", file=sys.stderr, flush=True)
-            floor = bench_floor(plan, args.suite, args.warmup, reps_per_task)
-            raw["floor"] = floor
-        dg = None
-        if with_debug_gym:
-            problem = docker_ready(DEBUG_GYM_IMAGE) if sandbox == "docker" else None
+        dg_here = with_debug_gym
+        if dg_here and sandbox == "docker":
+            problem = docker_ready(DEBUG_GYM_IMAGE)
             if problem:
                 print(f"(no debug-gym Docker rows: {problem}; run benchmarks/setup_debug_gym.sh with dockerd up)")
-            else:
-                print(f"[{sandbox}] debug-gym ...", file=sys.stderr, flush=True)
-                t1 = time.perf_counter()
-                dg = bench_debug_gym(plan, sandbox, args.warmup, reps_per_task, ops, args.debug_gym_venv)
-                raw["seconds_debug_gym"] = time.perf_counter() - t1
-                raw["load_after_debug_gym"] = os.getloadavg()
-                report["meta"]["debug_gym_version"] = dg.get("version")
-                report["meta"]["debug_gym_python"] = dg.get("python")
-        raw["debug_gym"] = dg
-        report["raw"][sandbox] = raw
+                dg_here = False
+        gym = {"samples": {}, "checks": {}}
+        dg = {"samples": {}, "checks": {}, "errors": []} if dg_here else None
+        need_floor = floor is None
+        if need_floor:
+            report["meta"]["floor_eval_backend"] = sandbox
+        floor = floor or {"samples": {}}
+        seconds = {"gym_pdb": 0.0, "floor": 0.0, "debug_gym": 0.0}
+        # Task by task, the three parts back to back, so that a change of load hits them alike.
+        for item in plan:
+            print(f"[{sandbox}] {item['name']}: gym-pdb", file=sys.stderr, flush=True)
+            t0 = time.perf_counter()
+            merge(gym, bench_gym_pdb([item], sandbox, args.warmup, reps_per_task, ops, args.suite))
+            seconds["gym_pdb"] += time.perf_counter() - t0
+            if need_floor:
+                print(f"[{sandbox}] {item['name']}: floor", file=sys.stderr, flush=True)
+                t0 = time.perf_counter()
+                merge(floor, bench_floor([item], args.suite, args.warmup, reps_per_task, sandbox))
+                seconds["floor"] += time.perf_counter() - t0
+            if dg is not None:
+                print(f"[{sandbox}] {item['name']}: debug-gym", file=sys.stderr, flush=True)
+                t0 = time.perf_counter()
+                part = bench_debug_gym([item], sandbox, args.warmup, reps_per_task, ops, args.debug_gym_venv)
+                seconds["debug_gym"] += time.perf_counter() - t0
+                merge(dg, part)
+                dg["errors"] += part.get("errors") or []
+                report["meta"]["debug_gym_version"] = part.get("version")
+                report["meta"]["debug_gym_python"] = part.get("python")
+        report["raw"][sandbox] = {"gym_pdb": gym, "debug_gym": dg, "floor": floor if need_floor else None,
+                                  "seconds": seconds, "load_after": os.getloadavg()}  # fmt: skip
         report["sandboxes"][sandbox] = summarize(gym, dg, floor)
     report["meta"]["load_after"] = os.getloadavg()
 
+    for folder in _COPIES:
+        shutil.rmtree(folder, ignore_errors=True)
     print_table(report)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -96,6 +96,10 @@ def main() -> int:
         return os.path.basename(path), int(line)
 
     for task in plan["tasks"]:
+        # debug-gym copies the codebase folder into its workspace: never anything else (an empty path is the cwd).
+        if not task.get("codebase") or not (Path(task["codebase"]) / "test.py").is_file():
+            results["errors"].append(f"{task['name']}: no task folder with a test.py at {task.get('codebase')!r}")
+            continue
         name, entry, line, var = task["name"], task["entry"], task["bp_line"], task["var"]
         bp = f"b {entry}:{line}"
         try:

@@ -21,8 +21,36 @@ check() {
     "$VENV/bin/python" -c 'import debug_gym.gym.envs, debug_gym.gym.tools, debug_gym.version as v; print(v.__version__)' 2>/dev/null
 }
 
+# debug-gym's Docker terminal for Mini Nightmare wants an image with bash, git, python, pytest and
+# pandas (its own recipe starts from python:3.12-slim on Docker Hub, out of reach here): build one from
+# gym-pdb's sandbox image (the same Python, pytest and pandas as gym-pdb's Docker rows), plus git, run
+# as root in /testbed as debug-gym expects. Skipped without dockerd or without that image.
+build_image() {
+    local image="${DEBUG_GYM_IMAGE:-debug-gym-bench:mini-nightmare}" base="${GYM_PDB_IMAGE:-gym-pdb-sandbox:latest}"
+    if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then
+        echo "no dockerd: debug-gym's Docker rows will be skipped"
+        return 0
+    fi
+    if docker image inspect "$image" >/dev/null 2>&1; then
+        echo "image $image is ready"
+        return 0
+    fi
+    if ! docker image inspect "$base" >/dev/null 2>&1; then
+        echo "no $base (gym-pdb build-image): debug-gym's Docker rows will be skipped"
+        return 0
+    fi
+    local dir
+    dir="$(mktemp -d)"
+    printf 'FROM %s\nUSER root\nRUN apt-get update && apt-get install -y --no-install-recommends git && rm -rf /var/lib/apt/lists/*\nWORKDIR /testbed\n' \
+        "$base" >"$dir/Dockerfile"
+    echo "building $image from $base (+ git)"
+    docker build -q -t "$image" "$dir" >/dev/null
+    rm -rf "$dir"
+}
+
 if [ -x "$VENV/bin/python" ] && installed="$(check)" && [ "$installed" = "$VERSION" ]; then
     echo "debug-gym $installed is ready in $VENV"
+    build_image
     exit 0
 fi
 
@@ -65,3 +93,4 @@ PIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
     unidiff ghapi python-dotenv tqdm requests GitPython beautifulsoup4 modal litellm tree-sitter tree-sitter-go astor
 installed="$(check)" || { echo "debug-gym does not import in $VENV" >&2; "$VENV/bin/python" -c 'import debug_gym.gym.envs'; exit 1; }
 echo "debug-gym $installed is ready in $VENV"
+build_image

@@ -7,7 +7,7 @@ WORKDIR /src
 COPY setup.cfg pyproject.toml README.md ./
 COPY gym_pdb ./gym_pdb
 COPY trainers ./trainers
-RUN python3 -m pip install --no-cache-dir ".[docker]"
+RUN python3 -m pip install --no-cache-dir ".[docker,agents]"
 WORKDIR /runs
 ENTRYPOINT []
 CMD ["gym-pdb", "--help"]

@@ -130,6 +130,10 @@ class PDBEnv(gym.Env):
         """The suite's task ids (for a generated suite: the ids generated so far)."""
         return list(self._task_ids if self._task_ids is not None else self.tasks)
 
+    def workspace_files(self) -> dict[str, str]:
+        """The text of the episode's files now, the agent's edits included."""
+        return dict(self._ctx.workspace.files) if self._ctx is not None else {}
+
     def tools_schema(self) -> list[dict[str, Any]]:
         """The OpenAI-format schemas of this env's tools."""
         return [tool.schema() for tool in self.tools.values()]

@@ -14,6 +14,7 @@ import ast
 import builtins
 import difflib
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Any, Generator
 
@@ -32,13 +33,17 @@ MAX_PRINTED = 6
 
 @dataclass
 class Hunk:
-    """Buggy lines ``start..end`` (1-based, inclusive; ``end = start - 1`` inserts) become ``code``."""
+    """Buggy lines ``start..end`` (1-based, inclusive; ``end = start - 1`` inserts) become ``code``.
+
+    ``focus`` is the first buggy code line that the change touches (where to break).
+    """
 
     path: str
     start: int
     end: int
     code: str
     whole_file: bool = False
+    focus: int = 0
 
 
 class ExpertAgent(Agent):
@@ -86,17 +91,17 @@ class ExpertAgent(Agent):
         failing = NOT_PASSED.findall(observation)
         if not hunks:
             return
-        first = hunks[0]
-        path = first.path
+        focus, target = _focus_hunk(task, hunks)
+        path = focus.path
         text = task.files.get(path, "")
         total = len(text.splitlines())
         if text:
             if total <= VIEW_WHOLE_FILE:
                 yield self._call(f"Let me read {path}.", "view", path=path)
             else:
-                lo, hi = max(1, first.start - VIEW_MARGIN), min(total, max(first.start, first.end) + VIEW_MARGIN)
-                yield self._call(f"Let me read {path} around line {first.start}.", "view", path=path, start=lo, end=hi)
-        target = breakpoint_target(text, first) if text and not first.whole_file else None
+                around = focus.focus or focus.start
+                lo, hi = max(1, around - VIEW_MARGIN), min(total, around + VIEW_MARGIN)
+                yield self._call(f"Let me read {path} around line {around}.", "view", path=path, start=lo, end=hi)
         if target is not None and failing:
             line, exprs = target
             test = failing[0]
@@ -115,24 +120,42 @@ class ExpertAgent(Agent):
                 reached = _at(observation, path, line)
             if reached:
                 if exprs:
-                    yield self._call(
-                        f"Print what line {line} works with.", "pdb", command="p " + ", ".join(exprs)
-                    )
+                    yield self._call(f"Print what line {line} works with.", "pdb", command="p " + ", ".join(exprs))
                 else:
                     yield self._call("Print the arguments of this call.", "pdb", command="a")
         offset = 0
         for i, hunk in enumerate(hunks):
+            lead = "That is the bug. " if hunk is focus else ""
             if hunk.whole_file:
-                yield self._call(f"Rewrite {hunk.path} with the fix.", "rewrite", path=hunk.path, new_code=hunk.code)
+                yield self._call(
+                    f"{lead}Rewrite {hunk.path} with the fix.", "rewrite", path=hunk.path, new_code=hunk.code
+                )
                 continue
             if i and hunks[i - 1].path != hunk.path:
                 offset = 0
             start, end = hunk.start + offset, hunk.end + offset
-            what = f"line {start}" if end == start else (f"lines {start}..{end}" if end > start else f"before line {start}")
-            content = ("That is the bug. " if i == 0 else "") + f"Fix {hunk.path} {what}."
-            yield self._call(content, "rewrite", path=hunk.path, start=start, end=end, new_code=hunk.code)
-            offset += len(hunk.code.splitlines()) - (hunk.end - hunk.start + 1) if hunk.code else -(hunk.end - hunk.start + 1)
+            what = (
+                f"line {start}"
+                if end == start
+                else (f"lines {start}..{end}" if end > start else f"before line {start}")
+            )
+            yield self._call(
+                f"{lead}Fix {hunk.path} {what}.", "rewrite", path=hunk.path, start=start, end=end, new_code=hunk.code
+            )
+            offset += (
+                len(hunk.code.splitlines()) - (hunk.end - hunk.start + 1) if hunk.code else -(hunk.end - hunk.start + 1)
+            )
         yield self._call("Run the tests again.", "eval")
+
+
+def _focus_hunk(task: Task, hunks: list[Hunk]) -> tuple[Hunk, tuple[int, list[str]] | None]:
+    """The first hunk whose change lies inside a function (where pdb can stop), with its breakpoint."""
+    for hunk in hunks:
+        source = task.files.get(hunk.path)
+        target = breakpoint_target(source, hunk.focus) if source and hunk.focus else None
+        if target is not None:
+            return hunk, target
+    return hunks[0], None
 
 
 def has_gold_fix(task: Task) -> bool:
@@ -158,34 +181,83 @@ def gold_hunks(task: Task) -> list[Hunk]:
 
 
 def file_hunks(path: str, buggy: str, gold: str) -> list[Hunk]:
+    """The edits of one file: the differing lines that change the program (not only its docstrings,
+    comments or blank lines), close ones merged; the whole file when most of it changes."""
     old, new = buggy.splitlines(keepends=True), gold.splitlines(keepends=True)
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    ops = [(i1, i2, j1, j2) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
     groups: list[list[int]] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
-        if tag == "equal":
-            continue
+    for i1, i2, j1, j2 in _semantic(ops, old, new, buggy, gold):
         if groups and i1 - groups[-1][1] <= MERGE_GAP:
             groups[-1][1], groups[-1][3] = i2, j2
         else:
             groups.append([i1, i2, j1, j2])
     changed = sum(i2 - i1 for i1, i2, _, _ in groups)
     if not groups or changed > 0.6 * max(1, len(old)) or len(groups) > 6:
-        return [Hunk(path, 1, len(old), gold, whole_file=True)]
+        focus = _focus(old, groups[0][0], groups[0][1]) if groups else 0
+        return [Hunk(path, 1, len(old), gold, whole_file=True, focus=focus)]
     hunks = []
     for i1, i2, j1, j2 in groups:
         code = "".join(new[j1:j2])
         if i2 < len(old) and code.endswith("\n"):
             code = code[:-1] if not code.endswith("\r\n") else code[:-2]
-        hunks.append(Hunk(path, i1 + 1, i2, code))
+        hunks.append(Hunk(path, i1 + 1, i2, code, focus=_focus(old, i1, i2)))
     return hunks
 
 
-def breakpoint_target(source: str, hunk: Hunk) -> tuple[int, list[str]] | None:
-    """The line to break on for ``hunk`` and the expressions it reads; None outside functions."""
+def _focus(old: list[str], i1: int, i2: int) -> int:
+    """The first code line of buggy lines ``i1..i2`` (0-based, end excluded), 1-based; for an insertion, the next line."""
+    for i in range(i1, i2):
+        text = old[i].strip()
+        if text and not text.startswith("#"):
+            return i + 1
+    return min(i1 + 1, len(old))
+
+
+def _semantic(ops: list[tuple[int, int, int, int]], old: list[str], new: list[str], buggy: str, gold: str):
+    """The ops that change the program's AST, if applying only them gives the gold's AST; else all."""
+    base, target = _canonical(buggy), _canonical(gold)
+    if base is None or target is None:
+        return ops
+    kept = [op for op in ops if _canonical(_apply(old, new, [op])) != base]
+    if kept and _canonical(_apply(old, new, kept)) == target:
+        return kept
+    return ops
+
+
+def _apply(old: list[str], new: list[str], ops: list[tuple[int, int, int, int]]) -> str:
+    out: list[str] = []
+    pos = 0
+    for i1, i2, j1, j2 in ops:
+        out += old[pos:i1] + new[j1:j2]
+        pos = i2
+    return "".join(out + old[pos:])
+
+
+def _canonical(source: str) -> str | None:
+    """The program's AST without docstrings (comments and layout are not in it), or None."""
     try:
-        tree = ast.parse(source)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escapes and the like in task code
+            tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return None
-    line = min(hunk.start, len(source.splitlines()))  # for an insertion: the line it goes before
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if node.body and _is_docstring(node.body[0]):
+                node.body = node.body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
+def breakpoint_target(source: str, line: int) -> tuple[int, list[str]] | None:
+    """Where to break to see ``line`` run (its statement, inside a function) and what it reads; None outside functions."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    line = min(line, len(source.splitlines()))
     stmt, in_function = _innermost(tree.body, line, False)
     if stmt is None or not in_function and not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return None
@@ -212,7 +284,9 @@ def _innermost(body: list[ast.stmt], line: int, in_function: bool) -> tuple[ast.
 
 
 def _blocks(stmt: ast.stmt) -> list[list[ast.stmt]]:
-    blocks = [getattr(stmt, name) for name in ("body", "orelse", "finalbody") if isinstance(getattr(stmt, name, None), list)]
+    blocks = [
+        getattr(stmt, name) for name in ("body", "orelse", "finalbody") if isinstance(getattr(stmt, name, None), list)
+    ]
     blocks += [h.body for h in getattr(stmt, "handlers", [])]
     blocks += [c.body for c in getattr(stmt, "cases", [])]
     return blocks

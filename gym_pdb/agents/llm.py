@@ -117,7 +117,10 @@ class ChatClient:
                 kwargs[key] = getattr(cfg, key)
         extra = dict(cfg.extra_body)
         if cfg.enable_thinking is not None:
-            extra["chat_template_kwargs"] = {**extra.get("chat_template_kwargs", {}), "enable_thinking": cfg.enable_thinking}
+            extra["chat_template_kwargs"] = {
+                **extra.get("chat_template_kwargs", {}),
+                "enable_thinking": cfg.enable_thinking,
+            }
         if extra:
             kwargs["extra_body"] = extra
         tries = [0]

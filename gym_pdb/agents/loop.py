@@ -63,7 +63,7 @@ def run_episode(
     options = {"task_id": task_id} if task_id is not None else None
     episode = Episode(task_id=task_id or "", suite="")
     try:
-        observation, info = env.reset(seed=seed, options=options)
+        observation, _ = env.reset(seed=seed, options=options)
     except Exception as exc:  # noqa: BLE001 - a broken task or sandbox is this episode's error
         episode.error = f"reset failed: {type(exc).__name__}: {exc}"
         episode.stop_reason = "error"
@@ -99,13 +99,13 @@ def _play(env, agent: Agent, episode: Episode, max_steps: int, max_no_call: int,
         tick = time.perf_counter()
         turn = agent.act(messages, episode.tools)
         episode.timings["agent"] += time.perf_counter() - tick
-        episode.turns += 1
         episode.usage.add(turn.usage)
         if turn.stop:
             if turn.content:
                 messages.append({"role": "assistant", "content": turn.content})
             episode.stop_reason = "agent_stopped"
             return
+        episode.turns += 1
         messages.append(turn.message())
         if not turn.tool_calls:
             episode.no_tool_calls += 1
@@ -153,6 +153,4 @@ def _tool_message(call: dict[str, Any], content: str) -> dict[str, Any]:
 
 def workspace_files(env: gym.Env) -> dict[str, str]:
     """The text of the episode's files now (the agent's edits included)."""
-    ctx = getattr(env.unwrapped, "_ctx", None)
-    workspace = getattr(ctx, "workspace", None)
-    return dict(getattr(workspace, "files", {}) or {})
+    return env.unwrapped.workspace_files()

@@ -83,9 +83,7 @@ def _parse_block(body: str) -> TextCall:
     if data is None:
         name = NAME_FIELD.search(body)
         if not name:
-            raise ValueError(
-                f"a <tool_call> block is not a JSON object with a name: {_clip(body)}"
-            )
+            raise ValueError(f"a <tool_call> block is not a JSON object with a name: {_clip(body)}")
         raw = ARGUMENTS_FIELD.search(body)
         return TextCall(name.group(1), raw.group(1).strip() if raw else body)
     if isinstance(data.get("function"), dict):

@@ -6,8 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gym_pdb.agents import AGENTS
+
+if TYPE_CHECKING:
+    from gym_pdb.evaluation.config import EvalConfig
 
 EVAL_EXAMPLES = """examples:
   gym-pdb eval --env PDB-Synthetic-v0 --agent expert --tasks 20
@@ -51,11 +55,15 @@ def _add_eval(sub) -> None:
     p.add_argument("--seed", type=int, help="seed of the task sample (default 0)")
     p.add_argument("--max-steps", type=int, help="turns per episode (default 50)")
     p.add_argument("--n-parallel", "--workers", type=int, dest="n_parallel", help="episodes at once (default 1)")
-    p.add_argument("--sandbox", choices=["local", "docker"], help="where code runs (default: GYM_PDB_SANDBOX, else local)")
+    p.add_argument(
+        "--sandbox", choices=["local", "docker"], help="where code runs (default: GYM_PDB_SANDBOX, else local)"
+    )
     p.add_argument("--data-dir", help="folder of the suites (PDB-Custom-v0: the folder of tasks)")
     p.add_argument("--output", "-o", help="the run folder (default runs/<time>-<agent>[-<model>])")
     p.add_argument("--config", help="a YAML or JSON file of EvalConfig keys")
-    p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE", help="override a config key (llm.temperature=0.6)")
+    p.add_argument(
+        "-p", "--param", action="append", metavar="KEY=VALUE", help="override a config key (llm.temperature=0.6)"
+    )
     p.add_argument("--resume", action="store_true", help="continue the run in --output: skip the finished tasks")
     p.add_argument("--rerun-failed", action="store_true", help="with --resume: run the unresolved tasks again too")
     g = p.add_argument_group("model (debug_agent, rewrite_agent)")
@@ -64,47 +72,56 @@ def _add_eval(sub) -> None:
     g.add_argument("--api-key-env", help="the environment variable holding the key (default OPENAI_API_KEY)")
     g.add_argument("--temperature", type=float)
     g.add_argument("--max-tokens", type=int, help="tokens per reply (default 4096)")
-    g.add_argument("--context-tokens", type=int, help="the model's context; older observations are trimmed to fit (default 32768)")
-    g.add_argument("--thinking", action=argparse.BooleanOptionalAction, help="Qwen3 thinking on or off (default: the server's)")
-    g.add_argument("--tool-format", choices=["native", "text"], help="native tool calls, or <tool_call> text (default native)")
+    g.add_argument(
+        "--context-tokens", type=int, help="the model's context; older observations are trimmed to fit (default 32768)"
+    )
+    g.add_argument(
+        "--thinking", action=argparse.BooleanOptionalAction, help="Qwen3 thinking on or off (default: the server's)"
+    )
+    g.add_argument(
+        "--tool-format", choices=["native", "text"], help="native tool calls, or <tool_call> text (default native)"
+    )
     o = p.add_argument_group("output")
     o.add_argument("--format", choices=["terminal", "markdown"], help="the summary table's format")
     o.add_argument("--quiet", "-q", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_eval)
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
+def eval_config(given: dict) -> EvalConfig:
+    """The run's configuration: defaults, the saved one (--resume), --config, the flags, then -p."""
     from gym_pdb.evaluation.config import EvalConfig, apply_overrides, load_file, merge, parse_tasks
-    from gym_pdb.evaluation.results import CONFIG, SUMMARY
+    from gym_pdb.evaluation.results import CONFIG
+
+    data = EvalConfig().to_dict()
+    output = given.get("output")
+    if given.get("resume") and output and (Path(output) / CONFIG).is_file():
+        data = merge(data, load_file(Path(output) / CONFIG))
+    if "config" in given:
+        data = merge(data, load_file(given["config"]))
+    for flag, key in FLAG_KEYS.items():
+        if flag not in given:
+            continue
+        value = given[flag]
+        if flag == "tasks":
+            value = parse_tasks(value)
+        elif flag == "env":
+            value = [e for v in value for e in v.split(",") if e]
+        target = data
+        *path, last = key.split(".")
+        for part in path:
+            target = target.setdefault(part, {})
+        target[last] = value
+    return EvalConfig.from_dict(apply_overrides(data, given.get("param") or []))
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from gym_pdb.evaluation.results import SUMMARY
     from gym_pdb.evaluation.runner import EvalError, run_eval
     from gym_pdb.evaluation.summary import format_table, read_results, summarize
 
     given = vars(args)
     try:
-        data = EvalConfig().to_dict()
-        output = given.get("output")
-        if given.get("resume") and output and (Path(output) / CONFIG).is_file():
-            data = merge(data, load_file(Path(output) / CONFIG))
-            data["tasks"] = data.get("tasks")
-        if "config" in given:
-            data = merge(data, load_file(given["config"]))
-        flags = {}
-        for flag, key in FLAG_KEYS.items():
-            if flag in given:
-                value = given[flag]
-                if flag == "tasks":
-                    value = parse_tasks(value)
-                elif flag == "env":
-                    value = [e for v in value for e in v.split(",") if e]
-                flags[key] = value
-        for key, value in flags.items():
-            target = data
-            *path, last = key.split(".")
-            for part in path:
-                target = target.setdefault(part, {})
-            target[last] = value
-        data = apply_overrides(data, given.get("param") or [])
-        config = EvalConfig.from_dict(data)
+        config = eval_config(given)
     except (ValueError, OSError) as exc:
         print(f"gym-pdb eval: {exc}", file=sys.stderr)
         return 2

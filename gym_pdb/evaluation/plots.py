@@ -77,7 +77,9 @@ def plot_all(groups: list[Group], out_dir: str | os.PathLike) -> list[Path]:
             continue
         budget = max([g.max_steps, *g.step_budgets, 1])
         xs = list(range(1, budget + 1))
-        ax.step(xs, [100 * sum(s <= k for s in g.step_budgets) / g.episodes for k in xs], where="post", label=_label(run))
+        ax.step(
+            xs, [100 * sum(s <= k for s in g.step_budgets) / g.episodes for k in xs], where="post", label=_label(run)
+        )
     ax.set_xlabel("step budget")
     ax.set_ylabel("resolved within the budget (%)")
     ax.set_ylim(0, 105)

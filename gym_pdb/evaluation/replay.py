@@ -111,10 +111,14 @@ def replay(
             if not isinstance(arguments, str):
                 arguments = json.dumps(arguments)
             report.steps += 1
-            observation, _, terminated, truncated, info = env.step({"name": function.get("name", ""), "arguments": arguments})
+            observation, _, terminated, truncated, info = env.step(
+                {"name": function.get("name", ""), "arguments": arguments}
+            )
             expected = answers.get(first.get("id"))
             if expected is not None and not same(expected, observation):
-                report.diffs.append(StepDiff(report.steps, f"{function.get('name')} {arguments}", expected, observation))
+                report.diffs.append(
+                    StepDiff(report.steps, f"{function.get('name')} {arguments}", expected, observation)
+                )
             for extra in rest:
                 recorded = answers.get(extra.get("id"))
                 if recorded is not None and recorded != NOT_EXECUTED:

@@ -1,10 +1,10 @@
 """The files of a run directory and the rows of ``results.jsonl``.
 
-    RUN_DIR/config.json                        the run's configuration (reloaded by --resume)
-    RUN_DIR/results.jsonl                      one row per finished episode (appended; the last row of a task counts)
-    RUN_DIR/trajectories/<suite>/<task>.json   the episode in the OpenAI messages format with tools (SFT data)
-    RUN_DIR/patches/<suite>/<task>.diff        the final patch
-    RUN_DIR/summary.md                         the summary table
+RUN_DIR/config.json                        the run's configuration (reloaded by --resume)
+RUN_DIR/results.jsonl                      one row per finished episode (appended; the last row of a task counts)
+RUN_DIR/trajectories/<suite>/<task>.json   the episode in the OpenAI messages format with tools (SFT data)
+RUN_DIR/patches/<suite>/<task>.diff        the final patch
+RUN_DIR/summary.md                         the summary table
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ def safe_name(text: str) -> str:
     return UNSAFE.sub("_", text).strip("._") or "_"
 
 
-def result_row(episode: Episode, agent: Agent, env_id: str, max_steps: int, trajectory: str, patch_path: str) -> dict[str, Any]:
+def result_row(
+    episode: Episode, agent: Agent, env_id: str, max_steps: int, trajectory: str, patch_path: str
+) -> dict[str, Any]:
     return {
         "task_id": episode.task_id,
         "suite": episode.suite,
@@ -101,8 +103,4 @@ def row_key(row: dict[str, Any]) -> tuple:
 
 def finished(rows: Iterable[dict[str, Any]], rerun_failed: bool) -> set[tuple[str, str]]:
     """(env_id, task_id) of the rows a resumed run skips: no error, and resolved if ``rerun_failed``."""
-    return {
-        (r["env_id"], r["task_id"])
-        for r in rows
-        if not r.get("error") and (r.get("resolved") or not rerun_failed)
-    }
+    return {(r["env_id"], r["task_id"]) for r in rows if not r.get("error") and (r.get("resolved") or not rerun_failed)}

@@ -144,7 +144,9 @@ def run_eval(
     return result
 
 
-def _select(config: EvalConfig, suites: dict[str, gym.Env], make_env, make_agent_fn) -> tuple[list[TaskRef], list[str], str]:
+def _select(
+    config: EvalConfig, suites: dict[str, gym.Env], make_env, make_agent_fn
+) -> tuple[list[TaskRef], list[str], str]:
     """The tasks to run, notes on the selection, and the model's name."""
     try:
         probe = make_agent_fn()  # fail before any work: a missing package, an unreachable server
@@ -219,7 +221,10 @@ def _worker(config, model, todo, rows, stop, run_dir, make_env, make_agent_fn) -
                 if ref.env_id not in envs:
                     envs[ref.env_id] = make_env(ref.env_id, agent)
                 episode = run_episode(envs[ref.env_id], agent, ref.task_id, max_steps=config.max_steps)
-                rows.put(record_episode(run_dir, episode, agent, ref.env_id, config.max_steps))
+                tick = time.perf_counter()
+                row = record_episode(run_dir, episode, agent, ref.env_id, config.max_steps)
+                row["timings"]["record"] = round(time.perf_counter() - tick, 4)
+                rows.put(row)
             except Exception as exc:  # noqa: BLE001 - one task's failure is its row, the run goes on
                 rows.put(_error_row(config, model, ref, exc))
     finally:

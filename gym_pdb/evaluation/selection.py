@@ -46,15 +46,13 @@ def select_tasks(
             missing = [t for t in wanted if t not in ids and t in mapping]  # known to a generated suite
             ids += sorted(missing)
             found.update(ids)
-        if need_gold:
-            kept = [t for t in ids if has_gold_fix(mapping[t])]
-            if len(kept) < len(ids):
-                notes.append(f"{env_id}: {len(ids) - len(kept)} of {len(ids)} tasks have no gold fix; the expert skips them")
-            ids = kept
         if isinstance(tasks, int):
             ids = _sample(ids, tasks, seed, mapping, need_gold, workers)
-            if len(ids) < tasks:
-                notes.append(f"{env_id}: {len(ids)} tasks (fewer than the {tasks} asked for)")
+        elif need_gold:
+            ids = [t for t in ids if has_gold_fix(mapping[t])]
+        if isinstance(tasks, int) and len(ids) < tasks or not ids:
+            gold = " with a gold fix (the expert needs one)" if need_gold else ""
+            notes.append(f"{env_id}: {len(ids)} tasks{gold}" + (f", fewer than the {tasks} asked for" if tasks else ""))
         refs.extend(TaskRef(env_id, t) for t in ids)
     if wanted is not None:
         unknown = sorted(wanted - found)
@@ -64,20 +62,25 @@ def select_tasks(
 
 
 def _sample(ids: list[str], count: int, seed: int, mapping: Any, need_gold: bool, workers: int) -> list[str]:
-    if len(ids) >= count:
-        picked = sorted(np.random.default_rng(seed).choice(len(ids), size=count, replace=False))
-        return [ids[i] for i in picked]
-    if not hasattr(mapping, "sample"):
-        return ids
+    """``count`` of ``ids`` in a seeded random order (those with a gold fix if ``need_gold``), in suite order."""
+    rng = np.random.default_rng(seed)
+    picked: list[int] = []
+    for i in rng.permutation(len(ids)):
+        if len(picked) == count:
+            break
+        if not need_gold or has_gold_fix(mapping[ids[i]]):
+            picked.append(int(i))
+    out = [ids[i] for i in sorted(picked)]
+    if len(out) >= count or not hasattr(mapping, "sample"):
+        return out
 
     def make(i: int) -> str | None:
         task_id = mapping.sample(np.random.default_rng([seed, i]))
         return task_id if not need_gold or has_gold_fix(mapping[task_id]) else None
 
-    out = list(ids)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:  # a generated suite: make more
         start = 0
-        while len(out) < count and start < 20 * count:  # a generated suite: make more
+        while len(out) < count and start < 20 * count:
             batch = range(start, start + count - len(out))
             start = batch.stop
             out += [t for t in pool.map(make, batch) if t is not None and t not in out]

@@ -136,12 +136,17 @@ def format_table(groups: list[Group], fmt: str = "terminal") -> str:
     """The summary as a markdown table or aligned terminal columns."""
     rows = table_rows(groups)
     if fmt == "markdown":
-        lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join("---" if i < 3 else "---:" for i in range(len(COLUMNS))) + "|"]
+        lines = [
+            "| " + " | ".join(COLUMNS) + " |",
+            "|" + "|".join("---" if i < 3 else "---:" for i in range(len(COLUMNS))) + "|",
+        ]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(lines)
     if fmt != "terminal":
         raise ValueError(f"format must be terminal or markdown, not {fmt!r}")
     widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(COLUMNS)]
+
     def line(cells):
         return "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
     return "\n".join([line(COLUMNS), line(["-" * w for w in widths]), *map(line, rows)])

@@ -153,7 +153,7 @@ class ChatServer:
         host, port = self.httpd.server_address[:2]
         return f"http://{host}:{port}/v1"
 
-    def __enter__(self) -> "ChatServer":
+    def __enter__(self) -> ChatServer:
         self.thread.start()
         return self
 
@@ -162,7 +162,7 @@ class ChatServer:
         self.httpd.server_close()
 
 
-def llm_config(server: "ChatServer", **overrides: Any) -> LLMConfig:
+def llm_config(server: ChatServer, **overrides: Any) -> LLMConfig:
     """A client config for ``server`` with fast retries."""
     settings = dict(base_url=server.url, model=None, max_retries=2, backoff=0.01, backoff_max=0.05, timeout=10.0)
     settings.update(overrides)

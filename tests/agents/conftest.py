@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-
 from agent_testlib import ADD_GOLD, ADD_SOLUTION, ADD_TEST, write_task
 from chat_server import ChatServer, Script, solve_add_task
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import gymnasium as gym
-
 from chat_server import MODEL, llm_config, text_reply, tool_reply
 
 from gym_pdb.agents import make_agent, run_episode
@@ -76,7 +75,13 @@ def test_rewrite_agent_has_no_pdb(chat_server):
     finally:
         env.close()
         agent.close()
-    assert {t["function"]["name"] for t in server.requests[0]["tools"]} == {"rewrite", "view", "eval", "grep", "listdir"}
+    assert {t["function"]["name"] for t in server.requests[0]["tools"]} == {
+        "rewrite",
+        "view",
+        "eval",
+        "grep",
+        "listdir",
+    }
     assert "pdb" not in server.requests[0]["messages"][0]["content"]
     assert "There is no tool 'pdb'" in episode.messages[3]["content"]
     assert episode.parse_errors == 1 and episode.stop_reason == "no_tool_call" and not episode.resolved

@@ -7,10 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from chat_server import ChatServer, llm_config, solve_add_task
-
 from agent_testlib import ADD_GOLD, ADD_SOLUTION, ADD_TEST, write_task
+from chat_server import ChatServer, llm_config, solve_add_task
 
 from gym_pdb.cli import main
 from gym_pdb.evaluation import EvalConfig, read_results, run_eval, summarize
@@ -55,7 +53,10 @@ def test_summary_table_per_suite_agent_model(runs):
     assert expert.per_episode(expert.tools["pdb"]) == 4.0 and llm.tools.get("pdb", 0) == 0
     assert llm.per_episode(llm.steps) == (4 * 4 + 10) / 5
     table = format_table(groups, "markdown")
-    assert "| Custom:add_suite | debug_agent | scripted-qwen3 | 5 | 80.0% (4) | 37.6-96.4% | 5.2 | 0.0 | 0.8 | 0 |" in table
+    assert (
+        "| Custom:add_suite | debug_agent | scripted-qwen3 | 5 | 80.0% (4) | 37.6-96.4% | 5.2 | 0.0 | 0.8 | 0 |"
+        in table
+    )
 
 
 def test_summarize_command_writes_plots(runs, capsys):

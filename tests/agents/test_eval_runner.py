@@ -6,7 +6,6 @@ import json
 import threading
 
 import pytest
-
 from chat_server import Status, solve_add_task, text_reply, tool_reply, turn_of
 
 from gym_pdb.cli import main
@@ -52,7 +51,16 @@ def test_parallel_eval_of_8_tasks_with_4_workers(chat_server, add_tasks, tmp_pat
         assert f"+    return x + {k}\n" in (out / row["patch"]).read_text()
         trajectory = json.loads((out / row["trajectory"]).read_text())
         assert trajectory["task_id"] == row["task_id"] and trajectory["resolved"] is True
-        assert set(trajectory) >= {"messages", "tools", "enable_thinking", "task_id", "suite", "resolved", "agent", "model"}
+        assert set(trajectory) >= {
+            "messages",
+            "tools",
+            "enable_thinking",
+            "task_id",
+            "suite",
+            "resolved",
+            "agent",
+            "model",
+        }
         converted = convert_trajectory(trajectory)  # the SFT trainer's reader takes it as is
         assert converted["num_turns"] == 4 and converted["messages"][2]["tool_calls"][0]["function"]["name"] == "eval"
     config = json.loads((out / "config.json").read_text())
@@ -79,7 +87,9 @@ def test_resume_skips_finished_tasks_and_reruns_errors_and_failures(chat_server,
     assert main(eval_args(server, data, out, "--n-parallel", "2")) == 1  # an episode ended with an error
     rows = {r["task_id"]: r for r in read_rows(out)}
     assert rows["add_3"]["error"].startswith("model: ") and "HTTP 500" in rows["add_3"]["error"]
-    assert rows["add_4"]["stop_reason"] == "no_tool_call" and not rows["add_4"]["resolved"] and not rows["add_4"]["error"]
+    assert (
+        rows["add_4"]["stop_reason"] == "no_tool_call" and not rows["add_4"]["resolved"] and not rows["add_4"]["error"]
+    )
     assert rows["add_1"]["resolved"] and rows["add_2"]["resolved"]
     assert "rerun them with: gym-pdb eval --resume" in capsys.readouterr().err
 
@@ -111,7 +121,18 @@ def test_config_file_and_overrides(chat_server, add_tasks, tmp_path):
         f"llm:\n  base_url: {server.url}\n  temperature: 0.2\n  enable_thinking: false\n"
     )
     out = tmp_path / "run"
-    args = ["eval", "--config", str(config), "-p", "max_steps=5", "-p", "llm.temperature=0.7", "--output", str(out), "-q"]
+    args = [
+        "eval",
+        "--config",
+        str(config),
+        "-p",
+        "max_steps=5",
+        "-p",
+        "llm.temperature=0.7",
+        "--output",
+        str(out),
+        "-q",
+    ]
     assert main(args) == 0
     (row,) = read_rows(out)
     assert row["task_id"] == "add_2" and row["agent"] == "rewrite_agent" and row["max_steps"] == 5 and row["resolved"]
@@ -123,7 +144,10 @@ def test_config_file_and_overrides(chat_server, add_tasks, tmp_path):
 def test_bad_configuration_is_a_clear_error(tmp_path, capsys):
     assert main(["eval", "-p", "no_such_key=1", "--output", str(tmp_path / "a")]) == 2
     assert "unknown config keys: no_such_key" in capsys.readouterr().err
-    assert main(["eval", "--env", "PDB-Demo-v0", "--agent", "expert", "--tasks", "nope", "--output", str(tmp_path / "b")]) == 2
+    assert (
+        main(["eval", "--env", "PDB-Demo-v0", "--agent", "expert", "--tasks", "nope", "--output", str(tmp_path / "b")])
+        == 2
+    )
     assert "no task nope in PDB-Demo-v0" in capsys.readouterr().err
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 import gymnasium as gym
 import numpy as np
 import pytest
-
 from agent_testlib import write_task
 
 import gym_pdb
@@ -13,7 +14,7 @@ from gym_pdb.agents import make_agent, run_episode
 from gym_pdb.agents.expert import Hunk, breakpoint_target, file_hunks, has_gold_fix
 from gym_pdb.tasks.data_dir import DataNotFoundError
 
-INVENTORY = '''class Inventory:
+INVENTORY = """class Inventory:
     def __init__(self):
         self.stock = {}
 
@@ -25,35 +26,52 @@ INVENTORY = '''class Inventory:
         else:
             self.stock[name] = left
         return [n for n in self.stock if n != name]
-'''
+"""
 
 
 def test_breakpoint_goes_on_the_statement_inside_the_function():
-    line, exprs = breakpoint_target(INVENTORY, Hunk("a.py", 8, 8, ""))
+    line, exprs = breakpoint_target(INVENTORY, 8)
     assert (line, exprs) == (8, ["left"])
-    assert breakpoint_target(INVENTORY, Hunk("a.py", 11, 11, "")) == (11, ["self.stock", "name", "left"])
-    assert breakpoint_target(INVENTORY, Hunk("a.py", 6, 6, "")) == (6, ["self.stock", "name"])  # callee .get left out
-    assert breakpoint_target(INVENTORY, Hunk("a.py", 12, 12, "")) == (12, ["self.stock", "name"])  # n is the comprehension's
-    assert breakpoint_target(INVENTORY, Hunk("a.py", 5, 5, ""))[0] == 6  # a def line: its first statement
-    assert breakpoint_target(INVENTORY, Hunk("a.py", 10, 10, ""))[0] == 8  # an else: line: the if
-    assert breakpoint_target("X = 1\nY = X + 1\n", Hunk("a.py", 2, 2, "")) is None  # module level
-    assert breakpoint_target("def f(:\n", Hunk("a.py", 1, 1, "")) is None
+    assert breakpoint_target(INVENTORY, 11) == (11, ["self.stock", "name", "left"])
+    assert breakpoint_target(INVENTORY, 6) == (6, ["self.stock", "name"])  # callee .get left out
+    assert breakpoint_target(INVENTORY, 12) == (
+        12,
+        ["self.stock", "name"],
+    )  # n is the comprehension's
+    assert breakpoint_target(INVENTORY, 5)[0] == 6  # a def line: its first statement
+    assert breakpoint_target(INVENTORY, 10)[0] == 8  # an else: line: the if
+    assert breakpoint_target("X = 1\nY = X + 1\n", 2) is None  # module level
+    assert breakpoint_target("def f(:\n", 1) is None
 
 
 def test_hunks_replace_insert_and_delete():
     buggy = "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n"
     gold = "a\nB\nc\nd\ne\nf\nnew\ng\nh\nj\n"
     hunks = file_hunks("x.py", buggy, gold)
-    assert [(h.start, h.end, h.code) for h in hunks] == [(2, 2, "B"), (7, 9, "new\ng\nh")]
-    assert file_hunks("x.py", "a\nb\n", "a\nb\nc") == [Hunk("x.py", 3, 2, "c")]  # an insertion at the end, exact
+    assert [(h.start, h.end, h.code, h.focus) for h in hunks] == [(2, 2, "B", 2), (7, 9, "new\ng\nh", 7)]
+    assert file_hunks("x.py", "a\nb\n", "a\nb\nc") == [Hunk("x.py", 3, 2, "c", focus=2)]  # an insertion at the end
     whole = file_hunks("x.py", "a\nb\nc\n", "x\ny\nz\n")
     assert len(whole) == 1 and whole[0].whole_file
+
+
+def test_docstring_comment_and_blank_line_changes_are_left_out():
+    buggy = "def f(xs):\n    \n    total = 0\n    for x in xs:\n        total += x\n    return total - 1\n"
+    gold = (
+        'def f(xs):\n    """Sum xs."""\n    total = 0  # start\n    for x in xs:\n        total += x\n\n'
+        "    return total\n"
+    )
+    (hunk,) = file_hunks("x.py", buggy, gold)
+    assert (hunk.start, hunk.end, hunk.code, hunk.focus) == (6, 6, "\n    return total\n", 6)
+    rewrite = file_hunks("x.py", buggy, "def f(xs):\n    return sum(xs)\n")
+    assert rewrite[0].whole_file and rewrite[0].focus == 3  # most of it changes: whole file, break at the first change
 
 
 def test_expert_rewrites_reproduce_the_gold_files(tmp_path):
     buggy = "def f(x):\n    y = x + 1\n    z = y * 2\n    return z\n\n\ndef g(x):\n    return x\n\n\nUNUSED = 1\n"
     gold = "def f(x):\n    y = x + 2\n    z = y * 2\n    return z\n\n\ndef g(x):\n    w = x\n    return w - 1\n"
-    test = "from solution import f, g\n\n\ndef test_f():\n    assert f(1) == 6\n\n\ndef test_g():\n    assert g(1) == 0\n"
+    test = (
+        "from solution import f, g\n\n\ndef test_f():\n    assert f(1) == 6\n\n\ndef test_g():\n    assert g(1) == 0\n"
+    )
     extra = {"helper.py": "VALUE = 2\n"}
     root = tmp_path / "suite"
     write_task(root, "two_files", {"solution.py": buggy, "test.py": test}, {"solution.py": gold, **extra})
@@ -95,21 +113,22 @@ def test_expert_resolves_every_task_with_a_gold_fix(env_id, data_dir):
         ids = list(env.unwrapped.task_ids)
         if not ids and hasattr(tasks, "sample"):
             rng = np.random.default_rng(0)
-            ids = list(dict.fromkeys(tasks.sample(rng) for _ in range(SAMPLE * 3)))
+            ids = list(dict.fromkeys(tasks.sample(rng) for _ in range(SAMPLE)))
     except DataNotFoundError as exc:
         pytest.fail(f"{env_id}: {exc}")
     try:
-        with_gold = [t for t in ids if has_gold_fix(tasks[t])]
-        if not with_gold:
+        order = np.random.default_rng(0).permutation(len(ids))
+        sample = list(itertools.islice((ids[i] for i in order if has_gold_fix(tasks[ids[i]])), SAMPLE))
+        if not sample:
             if env_id in GOLD_SUITES:
                 pytest.fail(f"{env_id} has no task with a gold fix")
             pytest.skip(f"{env_id} has no gold fixes")
-        rng = np.random.default_rng(0)
-        sample = [with_gold[i] for i in sorted(rng.choice(len(with_gold), min(SAMPLE, len(with_gold)), replace=False))]
         agent = make_agent("expert")
         for task_id in sample:
             episode = run_episode(env, agent, task_id, max_steps=30)
-            assert episode.resolved, f"{env_id} {task_id}: {episode.stop_reason} {episode.error}\n{episode.messages[-1]}"
+            assert episode.resolved, (
+                f"{env_id} {task_id}: {episode.stop_reason} {episode.error}\n{episode.messages[-1]}"
+            )
             assert episode.tool_counts["rewrite"] >= 1 and episode.tool_counts["eval"] == 2
     finally:
         env.close()

@@ -39,7 +39,10 @@ def test_play_in_a_terminal_resolves_the_demo_task(tmp_path):
     row = json.loads(out.read_text())
     assert row["agent"] == "human" and row["resolved"] is True
     calls = [m["tool_calls"][0]["function"] for m in row["messages"] if m.get("tool_calls")]
-    assert calls[1] == {"name": "pdb", "arguments": json.dumps({"command": "start", "runner": "pytest", "file": "test.py::test_windows_of_two"})}
+    assert calls[1] == {
+        "name": "pdb",
+        "arguments": json.dumps({"command": "start", "runner": "pytest", "file": "test.py::test_windows_of_two"}),
+    }
     assert json.loads(calls[5]["arguments"])["new_code"] == "    for start in range(len(values) - window + 1):"
     if importlib.util.find_spec("readline"):
         assert "pdb b solution.py:7" in (tmp_path / "cache" / "gym-pdb" / "play_history").read_text()

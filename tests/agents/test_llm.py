@@ -6,7 +6,6 @@ import time
 
 import gymnasium as gym
 import pytest
-
 from chat_server import Delay, Status, calls_reply, llm_config, text_reply, tool_reply
 
 from gym_pdb.agents import make_agent, run_episode
@@ -93,12 +92,16 @@ def test_an_unreachable_server_is_named():
 def test_text_tool_format_for_servers_without_a_parser(chat_server):
     server = chat_server(
         [
-            text_reply('<think>Run the tests.</think>Running them.\n<tool_call>\n{"name": "eval", "arguments": {}}\n</tool_call>'),
-            text_reply("<tool_call>\n{'name': 'view', 'arguments': {'path': 'solution.py'}}\n</tool_call>"),  # hermes style
-            text_reply("<tool_call>{\"name\": \"view\", \"arguments\": {\"path\": </tool_call>"),  # bad JSON, name readable
+            text_reply(
+                '<think>Run the tests.</think>Running them.\n<tool_call>\n{"name": "eval", "arguments": {}}\n</tool_call>'
+            ),
+            text_reply(
+                "<tool_call>\n{'name': 'view', 'arguments': {'path': 'solution.py'}}\n</tool_call>"
+            ),  # hermes style
+            text_reply('<tool_call>{"name": "view", "arguments": {"path": </tool_call>'),  # bad JSON, name readable
             text_reply("<tool_call>not a call</tool_call>"),
             text_reply(
-                '<tool_call>\n<function=rewrite>\n<parameter=path>\nsolution.py\n</parameter>\n<parameter=start>\n15\n'
+                "<tool_call>\n<function=rewrite>\n<parameter=path>\nsolution.py\n</parameter>\n<parameter=start>\n15\n"
                 "</parameter>\n<parameter=end>\n15\n</parameter>\n<parameter=new_code>\n        if left == 0:\n"
                 "</parameter>\n</function>\n</tool_call>"
             ),

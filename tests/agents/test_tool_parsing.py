@@ -24,10 +24,14 @@ def test_qwen3_hermes_and_coder_formats():
 
 
 def test_several_calls_open_blocks_and_problems():
-    two = parse_tool_calls('<tool_call>{"name": "eval"}</tool_call> and <tool_call>{"name": "view", "arguments": {"path": "x"}}</tool_call>')
+    two = parse_tool_calls(
+        '<tool_call>{"name": "eval"}</tool_call> and <tool_call>{"name": "view", "arguments": {"path": "x"}}</tool_call>'
+    )
     assert [c.name for c in two.calls] == ["eval", "view"] and two.content == "and"
     assert parse_tool_calls('<tool_call>\n{"name": "eval", "arguments": {}}').calls[0].name == "eval"
-    broken = parse_tool_calls('<tool_call>{"name": "rewrite", "arguments": {"path": "a.py", "new_code": "x = "1""}}</tool_call>')
+    broken = parse_tool_calls(
+        '<tool_call>{"name": "rewrite", "arguments": {"path": "a.py", "new_code": "x = "1""}}</tool_call>'
+    )
     assert broken.calls[0].name == "rewrite" and broken.calls[0].arguments.startswith('{"path"')
     nameless = parse_tool_calls("<tool_call>[1, 2]</tool_call>")
     assert not nameless.calls and "not a JSON object with a name" in nameless.problems[0]
@@ -46,11 +50,23 @@ def test_fit_context_trims_oldest_observations_only():
     messages = [
         {"role": "system", "content": "S" * 500},
         {"role": "user", "content": "U" * 500},
-        {"role": "assistant", "content": "", "tool_calls": [{"id": "1", "function": {"name": "view", "arguments": "{}"}}]},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{"id": "1", "function": {"name": "view", "arguments": "{}"}}],
+        },
         {"role": "tool", "tool_call_id": "1", "content": "A" * 1000},
-        {"role": "assistant", "content": "", "tool_calls": [{"id": "2", "function": {"name": "view", "arguments": "{}"}}]},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{"id": "2", "function": {"name": "view", "arguments": "{}"}}],
+        },
         {"role": "tool", "tool_call_id": "2", "content": "B" * 1000},
-        {"role": "assistant", "content": "", "tool_calls": [{"id": "3", "function": {"name": "view", "arguments": "{}"}}]},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{"id": "3", "function": {"name": "view", "arguments": "{}"}}],
+        },
         {"role": "tool", "tool_call_id": "3", "content": "C" * 1000},
     ]
 
