@@ -28,7 +28,7 @@ from gym_pdb.tasks.generator.synthetic import REJECTIONS
 def run(tasks: int, workers: int, bugs: tuple[int, int], split: str, sources: list[str], seed: int) -> dict:
     generator = SyntheticTasks(split=split, bugs=bugs, sources=sources)
     try:
-        generator.programs  # load the sources outside the timing
+        print(f"{len(generator.programs)} source programs in the {split} split")  # loaded outside the timing
         start = time.perf_counter()
         made = generator.generate_many(list(range(seed, seed + tasks)), workers=workers)
         elapsed = time.perf_counter() - start

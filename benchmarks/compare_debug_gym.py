@@ -31,19 +31,18 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gym_pdb  # noqa: F401
+from gym_pdb.env import PDBEnv
+from gym_pdb.sandbox.local import default_python
 
-import gym_pdb  # noqa: E402,F401
-from bench_env import read_to, stats  # noqa: E402
-from gym_pdb.env import PDBEnv  # noqa: E402
-from gym_pdb.sandbox.local import default_python  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_env import read_to, stats
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -90,14 +89,24 @@ def function_params(source: str) -> list[tuple[int, str]]:
     """(first body line, first parameter) of every function with a parameter, by line."""
     out = []
     for node in ast.walk(ast.parse(source)):
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or not node.body:
+        if (
+            not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            or not node.body
+        ):
             continue
-        names = [a.arg for a in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]]
+        names = [
+            a.arg
+            for a in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+        ]
         if not names:
             continue
         var = next((n for n in names if n not in ("self", "cls")), names[0])
         body = node.body
-        if len(body) > 1 and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
+        if (
+            len(body) > 1
+            and isinstance(body[0], ast.Expr)
+            and isinstance(getattr(body[0], "value", None), ast.Constant)
+        ):
             body = body[1:]
         out.append((body[0].lineno, var))
     return sorted(set(out))
@@ -147,7 +156,10 @@ def make_plan(env: PDBEnv, task_ids: list[str]) -> list[dict]:
         if frame and frame[0] == entry and frame[1] in candidates:
             line, note = frame[1], ""
         else:
-            line, note = next(iter(candidates), 1), f"the first `c` stopped at {info['current_frame'] or 'no frame'}"
+            line, note = (
+                next(iter(candidates), 1),
+                f"the first `c` stopped at {info['current_frame'] or 'no frame'}",
+            )
         first = source.splitlines()[0] if source else ""
         plan.append({
             "name": tid,
@@ -163,7 +175,9 @@ def make_plan(env: PDBEnv, task_ids: list[str]) -> list[dict]:
 
 
 # -- gym-pdb ------------------------------------------------------------------------------------------
-def _record(samples: dict, op: str, task: str, fn, warmup: int, reps: int, setup=None) -> None:
+def _record(
+    samples: dict, op: str, task: str, fn, warmup: int, reps: int, setup=None
+) -> None:
     out = []
     for i in range(warmup + reps):
         if setup is not None:
@@ -176,136 +190,114 @@ def _record(samples: dict, op: str, task: str, fn, warmup: int, reps: int, setup
     samples.setdefault(op, {})[task] = out
 
 
-def bench_gym_pdb(plan: list[dict], sandbox: str, warmup: int, reps: int, ops: set[str], suite: str = "MiniNightmare") -> dict:
+def bench_gym_pdb(
+    plan: list[dict],
+    sandbox: str,
+    warmup: int,
+    reps: int,
+    ops: set[str],
+    suite: str = "MiniNightmare",
+) -> dict:
     """gym-pdb's side: the same operations as debug_gym_driver.py, through PDBEnv.step."""
-    samples: dict = {}
-    checks: dict = {"c_reached": {}, "p_var": {}}
+    result: dict = {"samples": {}, "checks": {"c_reached": {}, "p_var": {}}}
     env = PDBEnv(suite=suite, sandbox=sandbox)
     try:
         for task in plan:
-            tid, entry, var = task["name"], task["entry"], task["var"]
-            bp = f"{entry}:{task['bp_line']}"
-            line = task["rewrite_line"]
-            variants = task["rewrite_variants"]
-
-            def step(action):
-                return env.step(action)
-
-            def reset():
-                env.reset(options={"task_id": tid})
-
-            def rewrite(code):
-                return step({"name": "rewrite", "arguments": {"path": entry, "start": line, "end": line, "new_code": code}})
-
-            def record(op, fn, setup=None):
-                if op in ops:
-                    _record(samples, op, tid, fn, warmup, reps, setup)
-
-            record("reset", lambda: (reset(), step("eval")))
-            record("reset_no_eval", reset)
-            reset()
-            step("pdb start pytest test.py")
-            record("pdb_p", lambda: step("pdb p 1+1"))
-            record("pdb_b", lambda: step(f"pdb b {bp}"), setup=lambda: step(f"pdb cl {bp}"))
-            step(f"pdb cl {bp}")
-            step(f"pdb b {bp}")
-            reached = checks["c_reached"].setdefault(tid, [])
-            record("pdb_c", lambda: reached.append(parse_frame(step("pdb c")[-1]["current_frame"])),
-                   setup=lambda: step("pdb start pytest test.py"))  # fmt: skip
-            step("pdb start pytest test.py")
-            step("pdb c")
-            shown = []
-            record("pdb_p_var", lambda: shown.append(step(f"pdb p {var}")[0]))
-            checks["p_var"][tid] = shown[-1][:300] if shown else ""
-            record("view", lambda: step(f"view {entry}"))
-            record("eval", lambda: step("eval"))
-            flip = iter(range(10**9))
-            record("rewrite", lambda: rewrite(variants[next(flip) % 2]))
-
-            def episode():
-                reset()
-                step("pdb start pytest test.py")
-                step(f"pdb b {bp}")
-                step("pdb c")
-                step(f"pdb p {var}")
-                rewrite(variants[0])
-                step("eval")
-
-            record("episode", episode)
-            if "reset_listdir" in ops and "reset" in samples:
-                # gym-pdb's listdir needs no setup: the same reset as with an initial eval.
-                samples.setdefault("reset_listdir", {})[tid] = samples["reset"][tid]
+            _gym_pdb_task(env, task, warmup, reps, ops, result)
     finally:
         env.close()
-    return {"samples": samples, "checks": checks}
+    return result
+
+
+def _gym_pdb_task(
+    env: PDBEnv, task: dict, warmup: int, reps: int, ops: set[str], result: dict
+) -> None:
+    samples, checks = result["samples"], result["checks"]
+    tid, entry, var = task["name"], task["entry"], task["var"]
+    bp = f"{entry}:{task['bp_line']}"
+    line, variants = task["rewrite_line"], task["rewrite_variants"]
+    step = env.step
+
+    def reset():
+        env.reset(options={"task_id": tid})
+
+    def rewrite(code):
+        return step(
+            {
+                "name": "rewrite",
+                "arguments": {
+                    "path": entry,
+                    "start": line,
+                    "end": line,
+                    "new_code": code,
+                },
+            }
+        )
+
+    def record(op, fn, setup=None):
+        if op in ops:
+            _record(samples, op, tid, fn, warmup, reps, setup)
+
+    record("reset", lambda: (reset(), step("eval")))
+    record("reset_no_eval", reset)
+    reset()
+    step("pdb start pytest test.py")
+    record("pdb_p", lambda: step("pdb p 1+1"))
+    record("pdb_b", lambda: step(f"pdb b {bp}"), setup=lambda: step(f"pdb cl {bp}"))
+    step(f"pdb cl {bp}")
+    step(f"pdb b {bp}")
+    reached = checks["c_reached"].setdefault(tid, [])
+    record("pdb_c", lambda: reached.append(parse_frame(step("pdb c")[-1]["current_frame"])),
+           setup=lambda: step("pdb start pytest test.py"))  # fmt: skip
+    step("pdb start pytest test.py")
+    step("pdb c")
+    shown = []
+    record("pdb_p_var", lambda: shown.append(step(f"pdb p {var}")[0]))
+    checks["p_var"][tid] = shown[-1][:300] if shown else ""
+    record("view", lambda: step(f"view {entry}"))
+    record("eval", lambda: step("eval"))
+    flip = iter(range(10**9))
+    record("rewrite", lambda: rewrite(variants[next(flip) % 2]))
+
+    def episode():
+        reset()
+        step("pdb start pytest test.py")
+        step(f"pdb b {bp}")
+        step("pdb c")
+        step(f"pdb p {var}")
+        rewrite(variants[0])
+        step("eval")
+
+    record("episode", episode)
+    if "reset_listdir" in ops and "reset" in samples:
+        # gym-pdb's listdir needs no setup: the same reset as with an initial eval.
+        samples.setdefault("reset_listdir", {})[tid] = samples["reset"][tid]
 
 
 # -- the floor ----------------------------------------------------------------------------------------
-def bench_floor(plan: list[dict], suite: str, warmup: int, reps: int, sandbox: str | None = "local") -> dict:
+def bench_floor(
+    plan: list[dict], suite: str, warmup: int, reps: int, sandbox: str | None = "local"
+) -> dict:
     """A bare `python -m pdb` over pipes and a bare pytest run, on a copy of each task (no sandbox).
 
     The bare pytest run is timed interleaved with gym-pdb's eval of the same task (``sandbox``; order
     alternating), so that both see the same load: the eval goal is the ratio of those two medians.
     """
-    python = default_python()
     tasks = PDBEnv(suite=suite).tasks
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     samples: dict = {}
     for item in plan:
-        tid = item["name"]
-        task = tasks[tid]
         workdir = Path(tempfile.mkdtemp(prefix="gym-pdb-floor-"))
         gym_env = PDBEnv(suite=suite, sandbox=sandbox) if sandbox else None
         try:
-            for path, text in task.files.items():
-                (workdir / path).parent.mkdir(parents=True, exist_ok=True)
-                (workdir / path).write_text(text)
-
-            def spawn(argv):
-                return subprocess.Popen(argv, cwd=workdir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, bufsize=0)  # fmt: skip
-
-            def to_prompt(argv):
-                proc = spawn(argv)
-                try:
-                    read_to(proc, b"(Pdb) ")
-                finally:
-                    proc.kill()
-                    proc.wait()
-
-            pdb_argv = [python, "-m", "pdb", item["entry"]]
-            trace_argv = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--trace", *task.test_files]
-            pytest_argv = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *task.test_files]
-            _record(samples, "bare_pdb_start", tid, lambda: to_prompt(pdb_argv), warmup, reps)
-            _record(samples, "bare_trace_start", tid, lambda: to_prompt(trace_argv), warmup, reps)
-            proc = spawn(pdb_argv)
-            try:
-                read_to(proc, b"(Pdb) ")
-
-                def round_trip():
-                    proc.stdin.write(b"p 1+1\n")
-                    read_to(proc, b"(Pdb) ")
-
-                _record(samples, "bare_pdb_p", tid, round_trip, warmup, reps)
-            finally:
-                proc.kill()
-                proc.wait()
-
-            def bare_pytest():
-                subprocess.run(pytest_argv, cwd=workdir, env=env, capture_output=True)
-
-            if gym_env is None:
-                _record(samples, "bare_pytest", tid, bare_pytest, warmup, reps)
-                continue
-            gym_env.reset(options={"task_id": tid})
-            pair = {"bare_pytest": bare_pytest, "gym_pdb_eval_paired": lambda: gym_env.step("eval")}
-            for i in range(warmup + reps):
-                for op in (sorted(pair) if i % 2 else sorted(pair, reverse=True)):
-                    start = time.perf_counter()
-                    pair[op]()
-                    elapsed = time.perf_counter() - start
-                    if i >= warmup:
-                        samples.setdefault(op, {}).setdefault(tid, []).append(elapsed)
+            _floor_task(
+                tasks[item["name"]],
+                item["entry"],
+                workdir,
+                gym_env,
+                warmup,
+                reps,
+                samples,
+            )
         finally:
             if gym_env is not None:
                 gym_env.close()
@@ -313,9 +305,104 @@ def bench_floor(plan: list[dict], suite: str, warmup: int, reps: int, sandbox: s
     return {"samples": samples}
 
 
+def _floor_task(
+    task,
+    entry: str,
+    workdir: Path,
+    gym_env: PDBEnv | None,
+    warmup: int,
+    reps: int,
+    samples: dict,
+) -> None:
+    tid, python = task.id, default_python()
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    for path, text in task.files.items():
+        (workdir / path).parent.mkdir(parents=True, exist_ok=True)
+        (workdir / path).write_text(text)
+
+    def spawn(argv):
+        return subprocess.Popen(argv, cwd=workdir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, bufsize=0)  # fmt: skip
+
+    def to_prompt(argv):
+        proc = spawn(argv)
+        try:
+            read_to(proc, b"(Pdb) ")
+        finally:
+            proc.kill()
+            proc.wait()
+
+    pdb_argv = [python, "-m", "pdb", entry]
+    trace_argv = [
+        python,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--trace",
+        *task.test_files,
+    ]
+    pytest_argv = [
+        python,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *task.test_files,
+    ]
+    _record(samples, "bare_pdb_start", tid, lambda: to_prompt(pdb_argv), warmup, reps)
+    _record(
+        samples, "bare_trace_start", tid, lambda: to_prompt(trace_argv), warmup, reps
+    )
+    proc = spawn(pdb_argv)
+    try:
+        read_to(proc, b"(Pdb) ")
+
+        def round_trip():
+            proc.stdin.write(b"p 1+1\n")
+            read_to(proc, b"(Pdb) ")
+
+        _record(samples, "bare_pdb_p", tid, round_trip, warmup, reps)
+    finally:
+        proc.kill()
+        proc.wait()
+
+    def bare_pytest():
+        subprocess.run(
+            pytest_argv, cwd=workdir, env=env, capture_output=True, check=False
+        )
+
+    if gym_env is None:
+        _record(samples, "bare_pytest", tid, bare_pytest, warmup, reps)
+        return
+    gym_env.reset(options={"task_id": tid})
+    pair = {
+        "bare_pytest": bare_pytest,
+        "gym_pdb_eval_paired": lambda: gym_env.step("eval"),
+    }
+    for i in range(warmup + reps):
+        for op in sorted(pair) if i % 2 else sorted(pair, reverse=True):
+            start = time.perf_counter()
+            pair[op]()
+            elapsed = time.perf_counter() - start
+            if i >= warmup:
+                samples.setdefault(op, {}).setdefault(tid, []).append(elapsed)
+
+
 # -- debug-gym, in its own venv -------------------------------------------------------------------------
 def debug_gym_python(venv: str | None = None) -> Path:
-    return Path(venv or os.environ.get("DEBUG_GYM_VENV") or DEFAULT_VENV) / "bin" / "python"
+    return (
+        Path(venv or os.environ.get("DEBUG_GYM_VENV") or DEFAULT_VENV)
+        / "bin"
+        / "python"
+    )
 
 
 def bench_debug_gym(plan: list[dict], terminal: str, warmup: int, reps: int, ops: set[str], venv: str | None = None,
@@ -334,11 +421,17 @@ def bench_debug_gym(plan: list[dict], terminal: str, warmup: int, reps: int, ops
     with tempfile.TemporaryDirectory(prefix="compare-debug-gym-") as tmp:
         plan_path, out_path = Path(tmp) / "plan.json", Path(tmp) / "out.json"
         plan_path.write_text(json.dumps(spec))
-        env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+        env = {
+            **os.environ,
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        }
         run = subprocess.run([str(python), str(DRIVER), str(plan_path), str(out_path)], env=env,
-                             capture_output=True, text=True, timeout=timeout)  # fmt: skip
+                             capture_output=True, text=True, timeout=timeout, check=False)  # fmt: skip
         if run.returncode != 0 or not out_path.exists():
-            raise RuntimeError(f"debug_gym_driver.py failed ({run.returncode}):\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+            raise RuntimeError(
+                f"debug_gym_driver.py failed ({run.returncode}):\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+            )
         return json.loads(out_path.read_text())
 
 
@@ -355,7 +448,13 @@ def pooled(samples: dict, op: str) -> dict | None:
     if not values:
         return None
     s = stats(values)
-    return {"min": s["min"], "median": s["p50"], "max": s["max"], "n": s["n"]}
+    return {
+        "min": s["min"],
+        "median": s["p50"],
+        "max": s["max"],
+        "mean": sum(values) * 1000 / len(values),
+        "n": s["n"],
+    }
 
 
 def summarize(gym: dict, dg: dict | None, floor: dict | None) -> dict:
@@ -364,15 +463,18 @@ def summarize(gym: dict, dg: dict | None, floor: dict | None) -> dict:
         g = pooled(gym["samples"], key)
         d = pooled(dg["samples"], key) if dg else None
         ratio = d["median"] / g["median"] if g and d and g["median"] > 0 else None
+        mean_ratio = d["mean"] / g["mean"] if g and d and g["mean"] > 0 else None
         goal = None
         if key != "eval" and ratio is not None:
             goal = ratio >= GOAL_SPEEDUP
-        rows.append({"key": key, "label": label, "gym_pdb": g, "debug_gym": d, "ratio": ratio, "goal_10x": goal,
-                     "note": NOTES.get(key, "")})  # fmt: skip
+        rows.append({"key": key, "label": label, "gym_pdb": g, "debug_gym": d, "ratio": ratio,
+                     "mean_ratio": mean_ratio, "goal_10x": goal, "note": NOTES.get(key, "")})  # fmt: skip
     floor_rows = []
     if floor:
         for key, label in FLOOR_ROWS:
-            floor_rows.append({"key": key, "label": label, "stats": pooled(floor["samples"], key)})
+            floor_rows.append(
+                {"key": key, "label": label, "stats": pooled(floor["samples"], key)}
+            )
     eval_vs_pytest = None
     paired = pooled(floor["samples"], "gym_pdb_eval_paired") if floor else None
     bare = pooled(floor["samples"], "bare_pytest") if floor else None
@@ -383,7 +485,9 @@ def summarize(gym: dict, dg: dict | None, floor: dict | None) -> dict:
         "rows": rows,
         "floor": floor_rows,
         "eval_vs_bare_pytest": eval_vs_pytest,
-        "goal_eval_met": None if eval_vs_pytest is None else eval_vs_pytest <= GOAL_EVAL_VS_PYTEST,
+        "goal_eval_met": None
+        if eval_vs_pytest is None
+        else eval_vs_pytest <= GOAL_EVAL_VS_PYTEST,
         "goal_10x_misses": misses,
         "goal_10x_met": None if not dg else not misses,
     }
@@ -401,34 +505,50 @@ def fmt_ms(s: dict | None) -> str:
 
 def markdown(report: dict) -> str:
     meta = report["meta"]
-    lines = [
+    head = (
         f"Measured {meta['date']} on {meta['machine']}; load average {meta['load_before'][0]:.2f} before, "
         f"{meta['load_after'][0]:.2f} after; debug-gym {meta.get('debug_gym_version', '-')} "
         f"(Python {meta.get('debug_gym_python', '-')}), task code on Python {meta['task_python_version']}; "
         f"{meta['reps']} samples per row after a warm-up, spread over {len(meta['tasks'])} Mini Nightmare tasks. "
-        "Times in ms, min / median / max.",
-        "",
-    ]
+        "Times in ms, min / median / max. The goal is on the ratio of medians."
+    )
+    lines = [head, ""]
     for sandbox, summary in report["sandboxes"].items():
         lines += [f"**{sandbox} backend**", "",
-                  "| operation | gym-pdb | debug-gym | debug-gym / gym-pdb |", "|---|---|---|---|"]  # fmt: skip
+                  "| operation | gym-pdb | debug-gym | debug-gym / gym-pdb: medians (means) |", "|---|---|---|---|"]  # fmt: skip
         for r in summary["rows"]:
             ratio = f"{r['ratio']:.1f}x" if r["ratio"] is not None else "-"
+            if r.get("mean_ratio") is not None:
+                ratio += f" ({r['mean_ratio']:.1f}x)"
             if r["goal_10x"] is False:
-                ratio += " (goal 10x: missed)"
-            lines.append(f"| {r['label']} | {fmt_ms(r['gym_pdb'])} | {fmt_ms(r['debug_gym'])} | {ratio} |")
+                ratio += ", goal 10x missed"
+            lines.append(
+                f"| {r['label']} | {fmt_ms(r['gym_pdb'])} | {fmt_ms(r['debug_gym'])} | {ratio} |"
+            )
         if summary["floor"]:
             lines += ["", "| floor (bare, no sandbox) | time |", "|---|---|"]
             for f in summary["floor"]:
                 lines.append(f"| {f['label']} | {fmt_ms(f['stats'])} |")
         if summary["eval_vs_bare_pytest"] is not None:
-            lines += ["", f"gym-pdb eval ({meta.get('floor_eval_backend', 'local')}) / bare pytest run (medians, timed interleaved): {summary['eval_vs_bare_pytest']:.2f}x "
-                          f"(goal <= {GOAL_EVAL_VS_PYTEST}: {'met' if summary['goal_eval_met'] else 'missed'})."]  # fmt: skip
+            verdict = "met" if summary["goal_eval_met"] else "missed"
+            backend = meta.get("floor_eval_backend", "local")
+            ratio = summary["eval_vs_bare_pytest"]
+            text = (
+                f"gym-pdb eval ({backend}) / bare pytest run (medians, timed interleaved): {ratio:.2f}x "
+                f"(goal <= {GOAL_EVAL_VS_PYTEST}: {verdict})."
+            )
+            lines += ["", text]
         if summary["goal_10x_met"] is not None:
             if summary["goal_10x_met"]:
-                lines.append("gym-pdb is at least 10x faster than debug-gym on every row except eval: met.")
+                lines.append(
+                    "gym-pdb is at least 10x faster than debug-gym on every row except eval: met."
+                )
             else:
-                lines.append("At least 10x faster on every row except eval: missed on " + "; ".join(summary["goal_10x_misses"]) + ".")
+                lines.append(
+                    "At least 10x faster on every row except eval: missed on "
+                    + "; ".join(summary["goal_10x_misses"])
+                    + "."
+                )
         lines.append("")
     return "\n".join(lines)
 
@@ -444,7 +564,9 @@ def print_table(report: dict) -> None:
                 want = [expected["entry"], expected["bp_line"]] if expected else None
                 bad = [f for f in frames if f is None or list(f) != want]
                 if bad:
-                    print(f"check: {sandbox}/{system}/{task}: `c` stopped at {bad[0]} instead of {want}")
+                    print(
+                        f"check: {sandbox}/{system}/{task}: `c` stopped at {bad[0]} instead of {want}"
+                    )
         errors = (res.get("debug_gym") or {}).get("errors") or []
         for err in errors:
             print(f"debug-gym error ({sandbox}): {err}")
@@ -465,21 +587,77 @@ def docker_ready(image: str | None = None) -> str | None:
     return None
 
 
+def render(saved: Path, out: Path) -> int:
+    """Recompute the summaries from a saved run's samples and write the tables again."""
+    report = json.loads(saved.read_text())
+    for sandbox, raw in report["raw"].items():
+        floor = raw.get("floor") or next(
+            (r["floor"] for r in report["raw"].values() if r.get("floor")), None
+        )
+        report["sandboxes"][sandbox] = summarize(
+            raw["gym_pdb"], raw.get("debug_gym"), floor
+        )
+    print_table(report)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "compare_debug_gym.json").write_text(json.dumps(report, indent=1))
+    (out / "compare_debug_gym.md").write_text(markdown(report))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=20, help="samples per operation, spread over the tasks")
-    parser.add_argument("--warmup", type=int, default=1, help="untimed runs of each operation on each task first")
-    parser.add_argument("--tasks", default="all", help="comma-separated Mini Nightmare task ids, or 'all'")
-    parser.add_argument("--sandbox", choices=["local", "docker", "both"], default="local")
+    parser.add_argument(
+        "--reps",
+        type=int,
+        default=20,
+        help="samples per operation, spread over the tasks",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=1,
+        help="untimed runs of each operation on each task first",
+    )
+    parser.add_argument(
+        "--tasks",
+        default="all",
+        help="comma-separated Mini Nightmare task ids, or 'all'",
+    )
+    parser.add_argument(
+        "--sandbox", choices=["local", "docker", "both"], default="local"
+    )
     parser.add_argument("--suite", default="MiniNightmare")
-    parser.add_argument("--debug-gym-venv", default=None, help=f"default: $DEBUG_GYM_VENV or {DEFAULT_VENV}")
-    parser.add_argument("--no-debug-gym", action="store_true", help="gym-pdb and the floor only")
-    parser.add_argument("--no-listdir", action="store_true", help="skip the reset with debug-gym's listdir (apt-get)")
-    parser.add_argument("--out", default=str(RESULTS), help="folder for compare_debug_gym.{json,md}")
+    parser.add_argument(
+        "--debug-gym-venv",
+        default=None,
+        help=f"default: $DEBUG_GYM_VENV or {DEFAULT_VENV}",
+    )
+    parser.add_argument(
+        "--no-debug-gym", action="store_true", help="gym-pdb and the floor only"
+    )
+    parser.add_argument(
+        "--no-listdir",
+        action="store_true",
+        help="skip the reset with debug-gym's listdir (apt-get)",
+    )
+    parser.add_argument(
+        "--out", default=str(RESULTS), help="folder for compare_debug_gym.{json,md}"
+    )
+    parser.add_argument(
+        "--render",
+        metavar="JSON",
+        help="measure nothing: rebuild the tables from a saved compare_debug_gym.json",
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        return render(Path(args.render), Path(args.out))
 
     probe = PDBEnv(suite=args.suite)
-    task_ids = probe.task_ids if args.tasks == "all" else [t.strip() for t in args.tasks.split(",") if t.strip()]
+    task_ids = (
+        probe.task_ids
+        if args.tasks == "all"
+        else [t.strip() for t in args.tasks.split(",") if t.strip()]
+    )
     reps_per_task = max(1, -(-args.reps // len(task_ids)))
     ops = {key for key, _ in ROWS}
     if args.no_listdir:
@@ -487,21 +665,24 @@ def main(argv: list[str] | None = None) -> int:
     sandboxes = ["local", "docker"] if args.sandbox == "both" else [args.sandbox]
     with_debug_gym = not args.no_debug_gym
     if with_debug_gym and not debug_gym_python(args.debug_gym_venv).exists():
-        print(f"debug-gym's venv is missing ({debug_gym_python(args.debug_gym_venv)}): run benchmarks/setup_debug_gym.sh")
+        print(
+            f"debug-gym's venv is missing ({debug_gym_python(args.debug_gym_venv)}): run benchmarks/setup_debug_gym.sh"
+        )
         return 2
 
     load_before = os.getloadavg()
     plan = make_plan(probe, task_ids)
     probe.close()
     python = default_python()
+    version = subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
+                             capture_output=True, text=True, check=False).stdout.strip()  # fmt: skip
     report = {
         "meta": {
             "date": time.strftime("%Y-%m-%d %H:%M %Z"),
             "machine": f"{platform.node()}, {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
             "load_before": load_before,
             "task_python": python,
-            "task_python_version": subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
-                                                  capture_output=True, text=True).stdout.strip(),  # fmt: skip
+            "task_python_version": version,
             "reps": reps_per_task * len(task_ids),
             "warmup": args.warmup,
             "tasks": task_ids,
@@ -510,60 +691,87 @@ def main(argv: list[str] | None = None) -> int:
         "raw": {},
         "sandboxes": {},
     }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    def save() -> None:
+        report["meta"]["load_after"] = os.getloadavg()
+        (out / "compare_debug_gym.json").write_text(json.dumps(report, indent=1))
+        (out / "compare_debug_gym.md").write_text(markdown(report))
+
     floor = None
     for sandbox in sandboxes:
-        if sandbox == "docker":
-            problem = docker_ready()
-            if problem:
-                print(f"(no Docker rows: {problem})")
-                continue
-        dg_here = with_debug_gym
-        if dg_here and sandbox == "docker":
-            problem = docker_ready(DEBUG_GYM_IMAGE)
-            if problem:
-                print(f"(no debug-gym Docker rows: {problem}; run benchmarks/setup_debug_gym.sh with dockerd up)")
-                dg_here = False
-        gym = {"samples": {}, "checks": {}}
-        dg = {"samples": {}, "checks": {}, "errors": []} if dg_here else None
-        need_floor = floor is None
-        if need_floor:
-            report["meta"]["floor_eval_backend"] = sandbox
-        floor = floor or {"samples": {}}
-        seconds = {"gym_pdb": 0.0, "floor": 0.0, "debug_gym": 0.0}
-        # Task by task, the three parts back to back, so that a change of load hits them alike.
-        for item in plan:
-            print(f"[{sandbox}] {item['name']}: gym-pdb", file=sys.stderr, flush=True)
-            t0 = time.perf_counter()
-            merge(gym, bench_gym_pdb([item], sandbox, args.warmup, reps_per_task, ops, args.suite))
-            seconds["gym_pdb"] += time.perf_counter() - t0
-            if need_floor:
-                print(f"[{sandbox}] {item['name']}: floor", file=sys.stderr, flush=True)
-                t0 = time.perf_counter()
-                merge(floor, bench_floor([item], args.suite, args.warmup, reps_per_task, sandbox))
-                seconds["floor"] += time.perf_counter() - t0
-            if dg is not None:
-                print(f"[{sandbox}] {item['name']}: debug-gym", file=sys.stderr, flush=True)
-                t0 = time.perf_counter()
-                part = bench_debug_gym([item], sandbox, args.warmup, reps_per_task, ops, args.debug_gym_venv)
-                seconds["debug_gym"] += time.perf_counter() - t0
-                merge(dg, part)
-                dg["errors"] += part.get("errors") or []
-                report["meta"]["debug_gym_version"] = part.get("version")
-                report["meta"]["debug_gym_python"] = part.get("python")
-        report["raw"][sandbox] = {"gym_pdb": gym, "debug_gym": dg, "floor": floor if need_floor else None,
-                                  "seconds": seconds, "load_after": os.getloadavg()}  # fmt: skip
-        report["sandboxes"][sandbox] = summarize(gym, dg, floor)
-    report["meta"]["load_after"] = os.getloadavg()
+        try:
+            floor = run_backend(
+                sandbox, plan, args, ops, reps_per_task, with_debug_gym, report, floor
+            )
+        except Exception as exc:  # noqa: BLE001 - report it, keep the other backend's rows
+            import traceback
 
+            traceback.print_exc()
+            report.setdefault("failed", {})[sandbox] = f"{type(exc).__name__}: {exc}"
+        save()
     for folder in _COPIES:
         shutil.rmtree(folder, ignore_errors=True)
     print_table(report)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "compare_debug_gym.json").write_text(json.dumps(report, indent=1))
-    (out / "compare_debug_gym.md").write_text(markdown(report))
     print(f"written: {out / 'compare_debug_gym.json'}, {out / 'compare_debug_gym.md'}")
     return 0
+
+
+def run_backend(sandbox, plan, args, ops, reps_per_task, with_debug_gym, report, floor):
+    """One backend's rows, task by task; returns the floor (measured with the first backend)."""
+    if sandbox == "docker":
+        problem = docker_ready()
+        if problem:
+            print(f"(no Docker rows: {problem})")
+            return floor
+    dg_here = with_debug_gym
+    if dg_here and sandbox == "docker":
+        problem = docker_ready(DEBUG_GYM_IMAGE)
+        if problem:
+            print(
+                f"(no debug-gym Docker rows: {problem}; run benchmarks/setup_debug_gym.sh with dockerd up)"
+            )
+            dg_here = False
+    gym = {"samples": {}, "checks": {}}
+    dg = {"samples": {}, "checks": {}, "errors": []} if dg_here else None
+    need_floor = floor is None
+    if need_floor:
+        report["meta"]["floor_eval_backend"] = sandbox
+    floor = floor or {"samples": {}}
+    seconds = {"gym_pdb": 0.0, "floor": 0.0, "debug_gym": 0.0}
+    # Task by task, the three parts back to back, so that a change of load hits them alike.
+    for item in plan:
+        print(f"[{sandbox}] {item['name']}: gym-pdb", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        merge(
+            gym,
+            bench_gym_pdb([item], sandbox, args.warmup, reps_per_task, ops, args.suite),
+        )
+        seconds["gym_pdb"] += time.perf_counter() - t0
+        if need_floor:
+            print(f"[{sandbox}] {item['name']}: floor", file=sys.stderr, flush=True)
+            t0 = time.perf_counter()
+            merge(
+                floor,
+                bench_floor([item], args.suite, args.warmup, reps_per_task, sandbox),
+            )
+            seconds["floor"] += time.perf_counter() - t0
+        if dg is not None:
+            print(f"[{sandbox}] {item['name']}: debug-gym", file=sys.stderr, flush=True)
+            t0 = time.perf_counter()
+            part = bench_debug_gym(
+                [item], sandbox, args.warmup, reps_per_task, ops, args.debug_gym_venv
+            )
+            seconds["debug_gym"] += time.perf_counter() - t0
+            merge(dg, part)
+            dg["errors"] += part.get("errors") or []
+            report["meta"]["debug_gym_version"] = part.get("version")
+            report["meta"]["debug_gym_python"] = part.get("python")
+        report["raw"][sandbox] = {"gym_pdb": gym, "debug_gym": dg, "floor": floor if need_floor else None,
+                                  "seconds": seconds, "load_after": os.getloadavg()}  # fmt: skip
+        report["sandboxes"][sandbox] = summarize(gym, dg, floor)
+    return floor
 
 
 if __name__ == "__main__":

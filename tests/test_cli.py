@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 def test_list_prints_suites_with_counts(capsys, data_dir):
     assert main(["list", "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
-    assert "PDB-DebugBench-v0" in out and "1126" in out
+    assert "PDB-DebugBench-v0" in out and "1119" in out  # 1126 less the 7 on its exclusion list
     assert "PDB-Demo-v0" in out and "PDB-Custom-v0" in out
 
 

@@ -8,7 +8,8 @@ is known (every test must pass). Each task gets one status:
 ``buggy-passes``    the buggy program passes every test: nothing to debug
 ``gold-fails``      the gold fix fails a test (it is then never attached)
 ``missing-module``  a test run needs a module the sandbox lacks (named in ``detail``)
-``error``           the tests cannot run at all (no test collected, a broken test file)
+``error``           the tests cannot run at all (no test collected, a broken test file),
+                    or the program defines no function or class (a fragment: nothing to debug)
 ``timeout``         the buggy program's tests run out of time (a hang)
 
 The report is JSON (every task with both verdicts) plus a table per suite.
@@ -22,6 +23,7 @@ import argparse
 import json
 import os
 import random
+import re
 import sys
 import time
 from collections import Counter
@@ -77,6 +79,12 @@ def classify(buggy: Verdict, gold: Verdict | None) -> tuple[str, str]:
     return "ok", ""
 
 
+def has_code(task: Task) -> bool:
+    """Whether one of the task's editable programs defines a function or a class."""
+    programs = [t for p, t in task.files.items() if p.endswith(".py") and task.is_editable(p) and task.is_visible(p)]
+    return any(re.search(r"^\s*(async\s+def|def|class)\s+\w+", text, flags=re.M) for text in programs)
+
+
 def audit_task(pool: SandboxPool, task: Task, settings: ToolSettings = CHECK_SETTINGS) -> AuditRecord:
     start = time.monotonic()
     sandbox = pool.get()
@@ -85,6 +93,8 @@ def audit_task(pool: SandboxPool, task: Task, settings: ToolSettings = CHECK_SET
     if task.gold_files:
         gold = Verdict.of(task, run_files(sandbox, task, task.gold_files, settings=settings))
     status, detail = classify(buggy, gold)
+    if not has_code(task) and status not in ("missing-module", "buggy-passes"):
+        status, detail = "error", "its program defines no function or class (a fragment, not a program)"
     return AuditRecord(task.suite, task.id, status, detail, buggy, gold, round(time.monotonic() - start, 3))
 
 
@@ -151,7 +161,7 @@ def broken_reason(record: AuditRecord) -> str | None:
     if record.status == "buggy-passes":
         return f"the buggy program passes every test ({record.detail})"
     if record.status == "error":
-        return f"the tests cannot run: {record.detail}"
+        return f"the task cannot be debugged: {record.detail}"
     if record.status == "timeout" and not (record.gold and record.gold.resolved):
         return "the buggy program's tests run out of time, and no gold fix shows they can pass in time"
     return None
@@ -168,14 +178,14 @@ def write_lists(
     from gym_pdb.tasks.broken import broken_dir
 
     written = []
-    for suite, (folder, tasks) in suites.items():
+    for folder, tasks in suites.values():
         recs = {r.task_id: r for r in records if r.suite == folder}
         broken = {tid: reason for tid, r in recs.items() if (reason := broken_reason(r))}
         path = (directory or broken_dir()) / f"{folder}.json"
-        path.write_text(json.dumps(dict(sorted(broken.items(), key=lambda kv: gold._natural(kv[0]))), indent=1) + "\n")
+        path.write_text(json.dumps(dict(sorted(broken.items(), key=lambda kv: gold.natural_key(kv[0]))), indent=1) + "\n")
         written.append(path)
-        passed = lambda tid: tid in recs and recs[tid].gold is not None and recs[tid].gold.resolved  # noqa: E731
-        entries = gold.verified_entries(tasks, passed)
+        gold_passed = {tid for tid, r in recs.items() if r.gold is not None and r.gold.resolved}
+        entries = gold.verified_entries(tasks, gold_passed.__contains__)
         if entries:
             written.append(gold.write_verified(folder, entries, directory))
     return written

@@ -36,7 +36,7 @@ import warnings
 import zipfile
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from gym_pdb.tasks.data_dir import DataNotFoundError, user_cache_dir

@@ -76,12 +76,13 @@ def load_verified(folder: str) -> dict[str, dict[str, Any]]:
 def write_verified(folder: str, entries: Mapping[str, Mapping[str, Any]], directory: Path | None = None) -> Path:
     path = (directory or verified_dir()) / f"{folder}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(dict(sorted(entries.items(), key=lambda kv: _natural(kv[0]))), indent=0) + "\n")
+    rows = [f"{json.dumps(k)}: {json.dumps(v)}" for k, v in sorted(entries.items(), key=lambda kv: natural_key(kv[0]))]
+    path.write_text("{\n" + ",\n".join(rows) + "\n}\n")
     load_verified.cache_clear()
     return path
 
 
-def _natural(name: str) -> list:
+def natural_key(name: str) -> list:
     return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
 
 
@@ -177,7 +178,7 @@ class DebugBenchJoiner(Joiner):
         for key in candidates:
             matcher.set_seq1(index.tokens[key])
             scored.append((matcher.ratio(), key))
-        score, key = min(scored, key=lambda sk: (-sk[0], _natural(sk[1])))
+        score, key = min(scored, key=lambda sk: (-sk[0], natural_key(sk[1])))
         return (key, score) if score >= MIN_MATCH_SCORE else (None, score)
 
 

@@ -15,8 +15,9 @@ import pytest
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
-import compare_debug_gym as cmp  # noqa: E402
-from gym_pdb.env import PDBEnv  # noqa: E402
+import compare_debug_gym as cmp
+
+from gym_pdb.env import PDBEnv
 
 FAST_OPS = {key for key, _ in cmp.ROWS} - {"reset_listdir"}
 
@@ -68,7 +69,10 @@ def test_gym_pdb_half_and_report(plan, tmp_path):
     json.dumps(report)
 
 
-@pytest.mark.skipif(not cmp.debug_gym_python().exists(), reason="debug-gym's venv is not set up (benchmarks/setup_debug_gym.sh)")
+@pytest.mark.skipif(
+    not cmp.debug_gym_python().exists(),
+    reason="debug-gym's venv is not set up (benchmarks/setup_debug_gym.sh)",
+)
 def test_debug_gym_half(plan):
     dg = cmp.bench_debug_gym(plan, "local", warmup=0, reps=1, ops=FAST_OPS, timeout=600)
     assert not dg["errors"], dg["errors"]

@@ -32,13 +32,15 @@ def test_each_status_from_crafted_tasks():
         task("no-tests", "def f(x):\n    return x\n", test="from prog import f\n"),
         task("hang", "def f(x):\n    while x:\n        pass\n    return x\n", gold="def f(x):\n    return 2 * x\n"),
         task("syntax-bug", "def f(x)\n    return x\n", gold="def f(x):\n    return 2 * x\n"),
+        task("fragment", "...\n"),
     ]
     records = {r.task_id: r for r in audit_tasks(tasks, workers=2, settings=ToolSettings(test_timeout=1.0, eval_timeout=20))}
     assert [r.task_id for r in audit_tasks(tasks[:2], workers=2)] == ["ok", "passes"]  # input order kept
     assert {k: r.status for k, r in records.items()} == {
         "ok": "ok", "passes": "buggy-passes", "gold-fails": "gold-fails", "module": "missing-module",
-        "no-tests": "error", "hang": "timeout", "syntax-bug": "ok",
+        "no-tests": "error", "hang": "timeout", "syntax-bug": "ok", "fragment": "error",
     }  # fmt: skip
+    assert records["fragment"].detail == "its program defines no function or class (a fragment, not a program)"
     assert records["module"].detail == "not_a_module_anywhere"
     assert records["hang"].buggy.timed_out and records["hang"].buggy.passed == 1 and records["hang"].gold.resolved
     assert records["gold-fails"].gold.passed == 0 and records["ok"].gold.resolved

@@ -7,9 +7,10 @@ import ast
 import pytest
 
 from gym_pdb.sandbox.local import LocalSandbox
+from gym_pdb.tasks import upstream
 from gym_pdb.tasks.adapt import add_missing_imports, solution_to_functions
 from gym_pdb.tasks.check import run_files
-from gym_pdb.tasks.gold import JoinedTasks, MiniNightmareJoiner, gold_hash, load_verified
+from gym_pdb.tasks.gold import DebugBenchJoiner, JoinedTasks, MiniNightmareJoiner, gold_hash, load_verified
 from gym_pdb.tasks.suites import SUITES, load_suite
 
 
@@ -51,7 +52,9 @@ def test_debugbench_record_matched_through_a_rename(data_dir, sandbox):
     meta = task.metadata
     assert meta["upstream_key"] == "undefined methods#17" and meta["slug"] == "count-the-repetitions"
     assert meta["bug_type"] == "undefined methods" and meta["category"] == "reference error"
-    assert meta["level"] in ("easy", "medium", "hard") and meta["match_score"] > 0.95
+    assert meta["level"] in ("easy", "medium", "hard")
+    key, score = DebugBenchJoiner.match(task, upstream.find_upstream(upstream.DEBUGBENCH, data_dir))
+    assert key == meta["upstream_key"] and score > 0.95  # the matcher finds what the verified list keeps
     assert "def get_max_repetitions(s1: str, n1: int, s2: str, n2: int)" in task.gold_files["solution.py"]
     assert "calculateRemainder" not in task.gold_files["solution.py"]  # the undefined method is gone
     assert_gold_fixes(sandbox, task)
@@ -192,3 +195,14 @@ def test_missing_imports_are_added_from_the_standard_modules():
         "from collections import defaultdict", "from math import inf", "from typing import List", "import heapq",
     ]  # fmt: skip
     assert add_missing_imports("x = 1\n") == "x = 1\n"
+
+
+def test_the_matcher_reproduces_the_verified_keys(data_dir):
+    import random
+
+    tasks = load_suite("DebugBench", data_dir, include_broken=True)
+    verified = load_verified("debugbench")
+    folder = upstream.find_upstream(upstream.DEBUGBENCH, data_dir)
+    for task_id in random.Random(0).sample(sorted(verified), 25):
+        key, score = DebugBenchJoiner.match(tasks[task_id], folder)
+        assert key == verified[task_id]["key"] and score >= 0.6
