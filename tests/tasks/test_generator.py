@@ -226,3 +226,18 @@ def test_the_env_generates_a_new_task_at_each_reset():
         assert again["task_id"] == first["task_id"]
     finally:
         env.close()
+
+
+def test_a_fresh_source_regenerates_a_task_by_its_id():
+    import gymnasium as gym
+
+    first = gym.make("PDB-Synthetic-v0")
+    second = gym.make("PDB-Synthetic-v0")
+    try:
+        obs, info = first.reset(seed=1)
+        obs2, info2 = second.reset(options={"task_id": info["task_id"]})
+        assert info2["task_id"] == info["task_id"] and obs2 == obs
+        assert "syn-test-1" not in second.unwrapped.tasks and "nope" not in second.unwrapped.tasks
+    finally:
+        first.close()
+        second.close()

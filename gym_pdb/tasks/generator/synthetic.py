@@ -119,10 +119,10 @@ class SyntheticTasks(Mapping[str, Task]):
     # -- Mapping -------------------------------------------------------------------
     def __getitem__(self, task_id: str) -> Task:
         if task_id not in self._tasks:
-            prefix = f"syn-{self.config.split}-"
-            if not (task_id.startswith(prefix) and task_id[len(prefix) :].isdigit()):
+            seed = self._seed_of(task_id)
+            if seed is None:
                 raise KeyError(task_id)
-            self.generate(int(task_id[len(prefix) :]))
+            self.generate(seed)
         return self._tasks[task_id]
 
     def __iter__(self) -> Iterator[str]:
@@ -132,7 +132,14 @@ class SyntheticTasks(Mapping[str, Task]):
         return len(self._tasks)
 
     def __contains__(self, task_id: object) -> bool:
-        return task_id in self._tasks
+        """Generated already, or an id of this split that names its seed (generated on access)."""
+        return task_id in self._tasks or self._seed_of(task_id) is not None
+
+    def _seed_of(self, task_id: object) -> int | None:
+        prefix = f"syn-{self.config.split}-"
+        if isinstance(task_id, str) and task_id.startswith(prefix) and task_id[len(prefix) :].isdigit():
+            return int(task_id[len(prefix) :])
+        return None
 
     # -- generation ------------------------------------------------------------------
     @property
