@@ -85,8 +85,12 @@ NOTES = {
 
 
 # -- the plan: one breakpoint, variable and edit per task, for both systems ------------------------------
-def function_params(source: str) -> list[tuple[int, str]]:
-    """(first body line, first parameter) of every function with a parameter, by line."""
+def function_params(source: str, with_params: bool = True) -> list[tuple[int, str]]:
+    """(first body line, first parameter) of every function with a parameter, by line.
+
+    ``with_params=False``: every function; one without parameters gives its own name
+    (a global, so ``p NAME`` works at its first line).
+    """
     out = []
     for node in ast.walk(ast.parse(source)):
         if (
@@ -98,9 +102,12 @@ def function_params(source: str) -> list[tuple[int, str]]:
             a.arg
             for a in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
         ]
-        if not names:
+        if not names and with_params:
             continue
-        var = next((n for n in names if n not in ("self", "cls")), names[0])
+        var = next(
+            (n for n in names if n not in ("self", "cls")),
+            names[0] if names else node.name,
+        )
         body = node.body
         if (
             len(body) > 1
@@ -146,20 +153,21 @@ def make_plan(env: PDBEnv, task_ids: list[str]) -> list[dict]:
         task = env.tasks[tid]
         entry = task.entrypoint
         source = task.files[entry]
-        candidates = dict(function_params(source))
-        env.reset(options={"task_id": tid})
-        env.step("pdb start pytest test.py")
-        for line in candidates:
-            env.step(f"pdb b {entry}:{line}")
-        *_, info = env.step("pdb c")
-        frame = parse_frame(info["current_frame"])
-        if frame and frame[0] == entry and frame[1] in candidates:
-            line, note = frame[1], ""
-        else:
-            line, note = (
-                next(iter(candidates), 1),
-                f"the first `c` stopped at {info['current_frame'] or 'no frame'}",
-            )
+        # Functions with a parameter first; where the tests reach none of them (a test that fails
+        # before, as pandas_dataframe's, which downloads its data), any function.
+        for with_params in (True, False):
+            candidates = dict(function_params(source, with_params))
+            env.reset(options={"task_id": tid})
+            env.step("pdb start pytest test.py")
+            for line in candidates:
+                env.step(f"pdb b {entry}:{line}")
+            *_, info = env.step("pdb c")
+            frame = parse_frame(info["current_frame"])
+            if frame and frame[0] == entry and frame[1] in candidates:
+                line, note = frame[1], ""
+                break
+            line = next(iter(candidates), 1)
+            note = f"the first `c` stopped at {info['current_frame'] or 'no frame'}"
         first = source.splitlines()[0] if source else ""
         plan.append({
             "name": tid,

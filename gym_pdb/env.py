@@ -168,22 +168,24 @@ class PDBEnv(gym.Env):
     def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
         if self._ctx is None or self.task is None:
             raise gym.error.ResetNeeded("call reset() before step()")
-        start = time.perf_counter()
         self._steps += 1
         call = parse_action(action, self.tools)
         reward, terminated = 0.0, False
         passed = total = None
+        elapsed = 0.0
         if isinstance(call, ParseError):
             tool, parse_error, text = "", call.message.splitlines()[0], call.message
         else:
             tool, parse_error = call.name, ""
+            start = time.perf_counter()
             text, passed, total, end = self._call(call)
+            elapsed = round(time.perf_counter() - start, 3)
             if total is not None:
                 reward, terminated = self._reward(passed, total, end)
         observation = self._observe(text)
         self._transcript.append(f"> {_action_text(action, call)}\n{observation}")
         info = self._info(tool=tool, parse_error=parse_error, passed=passed, total=total)
-        info["elapsed"] = round(time.perf_counter() - start, 3)
+        info["elapsed"] = elapsed
         self._done = terminated
         return observation, reward, terminated, False, info
 
