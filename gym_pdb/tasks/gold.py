@@ -29,14 +29,20 @@ import os
 import re
 import tokenize
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from gym_pdb.tasks import upstream
-from gym_pdb.tasks.adapt import add_missing_imports, free_names, normalise_name, solution_to_functions
+from gym_pdb.tasks.adapt import (
+    add_missing_imports,
+    free_names,
+    normalise_name,
+    solution_to_functions,
+)
+from gym_pdb.tasks.loader import LazyTasks
 from gym_pdb.tasks.task import Task
 
 #: A DebugBench match below this token similarity is no match.
@@ -210,23 +216,21 @@ JOINERS: dict[str, type[Joiner]] = {
 
 
 # -- the mapping the suites hand out ------------------------------------------------------
-class JoinedTasks(Mapping[str, Task]):
+class JoinedTasks(LazyTasks):
     """A suite's tasks with their upstream metadata, and their gold fixes once verified.
 
     ``verified_only=False`` attaches every candidate gold: that is what the audit checks.
     """
 
     def __init__(self, base: Mapping[str, Task], folder: str, joiner: Joiner, verified_only: bool = True):
+        super().__init__(base)
         self.base = base
         self.folder = folder
         self.joiner = joiner
         self.verified_only = verified_only
-        self._cache: dict[str, Task] = {}
 
-    def __getitem__(self, task_id: str) -> Task:
-        if task_id not in self._cache:
-            self._cache[task_id] = self._join(self.base[task_id])
-        return self._cache[task_id]
+    def _load(self, task_id: str) -> Task:
+        return self._join(self.base[task_id])
 
     def _join(self, task: Task) -> Task:
         entry = load_verified(self.folder).get(task.id, {})
@@ -238,15 +242,6 @@ class JoinedTasks(Mapping[str, Task]):
             if not self.verified_only or entry.get("gold") == gold_hash(joined.gold_files):
                 task.gold_files = joined.gold_files
         return task
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.base)
-
-    def __len__(self) -> int:
-        return len(self.base)
-
-    def __contains__(self, task_id: object) -> bool:
-        return task_id in self.base
 
     @property
     def excluded(self) -> dict[str, str]:

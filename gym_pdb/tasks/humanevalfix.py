@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import ast
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from gym_pdb.tasks import upstream
 from gym_pdb.tasks.data_dir import DataNotFoundError
+from gym_pdb.tasks.loader import LazyTasks
 from gym_pdb.tasks.task import Task
 
 FOLDER = "humanevalfix"
@@ -69,7 +70,7 @@ def record_to_task(record: Mapping[str, Any]) -> Task:
     )
 
 
-class HumanEvalFixTasks(Mapping[str, Task]):
+class HumanEvalFixTasks(LazyTasks):
     """The HumanEvalFix tasks by id (``humanevalfix_0`` ...), built from the upstream file.
 
     Gold fixes are kept only where the audit verified them (see
@@ -96,28 +97,14 @@ class HumanEvalFixTasks(Mapping[str, Task]):
         for record in upstream.humanevalpack(self.path):
             number = str(record["task_id"]).split("/")[-1]
             self._records[f"humanevalfix_{number}"] = record
-        self._ids = [i for i in self._records if i not in self.excluded]
-        self._cache: dict[str, Task] = {}
+        super().__init__(i for i in self._records if i not in self.excluded)
 
-    def __getitem__(self, task_id: str) -> Task:
-        if task_id not in self._cache:
-            if task_id not in self._ids:
-                raise KeyError(task_id)
-            task = record_to_task(self._records[task_id])
-            if self.verified_only:
-                from gym_pdb.tasks.gold import gold_hash, load_verified
+    def _load(self, task_id: str) -> Task:
+        task = record_to_task(self._records[task_id])
+        if self.verified_only:
+            from gym_pdb.tasks.gold import gold_hash, load_verified
 
-                entry = load_verified(FOLDER).get(task_id, {})
-                if entry.get("gold") != gold_hash(task.gold_files):
-                    task.gold_files = None
-            self._cache[task_id] = task
-        return self._cache[task_id]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._ids)
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def __contains__(self, task_id: object) -> bool:
-        return task_id in self._ids
+            entry = load_verified(FOLDER).get(task_id, {})
+            if entry.get("gold") != gold_hash(task.gold_files):
+                task.gold_files = None
+        return task

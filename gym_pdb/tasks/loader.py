@@ -9,7 +9,7 @@ patterns), and optionally ``question.txt`` (the instruction, CanItEdit) and
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from gym_pdb.tasks.task import DEFAULT_INSTRUCTIONS, Task, matches_any, parse_patterns
@@ -78,27 +78,22 @@ def _read_optional(path: Path) -> str:
         return ""
 
 
-class SuiteTasks(Mapping[str, Task]):
-    """The tasks of a suite folder, by id; each is read from disk on first access."""
+class LazyTasks(Mapping[str, Task]):
+    """Tasks by id, known up front; each is made by :meth:`_load` on first access, then kept."""
 
-    def __init__(self, root: str | os.PathLike, suite: str, exclude: Mapping[str, str] | None = None):
-        self.root = Path(root)
-        self.suite = suite
-        self.excluded = dict(exclude or {})
-        self._ids = sorted(
-            (p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".") and is_task_dir(p)),
-            key=_natural_key,
-        )
-        self._ids = [i for i in self._ids if i not in self.excluded]
-        if not self._ids:
-            raise FileNotFoundError(f"{self.root} holds no task folders (a folder with a test.py each)")
+    def __init__(self, ids: Iterable[str]):
+        self._ids = list(ids)
+        self._known = set(self._ids)
         self._cache: dict[str, Task] = {}
+
+    def _load(self, task_id: str) -> Task:
+        raise NotImplementedError
 
     def __getitem__(self, task_id: str) -> Task:
         if task_id not in self._cache:
-            if task_id not in self._ids:
+            if task_id not in self._known:
                 raise KeyError(task_id)
-            self._cache[task_id] = load_task(self.root / task_id, self.suite)
+            self._cache[task_id] = self._load(task_id)
         return self._cache[task_id]
 
     def __iter__(self) -> Iterator[str]:
@@ -108,7 +103,26 @@ class SuiteTasks(Mapping[str, Task]):
         return len(self._ids)
 
     def __contains__(self, task_id: object) -> bool:
-        return task_id in self._ids or task_id in self._cache
+        return task_id in self._known
+
+
+class SuiteTasks(LazyTasks):
+    """The tasks of a suite folder, by id; each is read from disk on first access."""
+
+    def __init__(self, root: str | os.PathLike, suite: str, exclude: Mapping[str, str] | None = None):
+        self.root = Path(root)
+        self.suite = suite
+        self.excluded = dict(exclude or {})
+        ids = sorted(
+            (p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".") and is_task_dir(p)),
+            key=_natural_key,
+        )
+        super().__init__(i for i in ids if i not in self.excluded)
+        if not self._ids:
+            raise FileNotFoundError(f"{self.root} holds no task folders (a folder with a test.py each)")
+
+    def _load(self, task_id: str) -> Task:
+        return load_task(self.root / task_id, self.suite)
 
 
 def _natural_key(name: str):
