@@ -521,6 +521,7 @@ def markdown(report: dict) -> str:
         "Times in ms, min / median / max. The goal is on the ratio of medians."
     )
     lines = [head, ""]
+    floor_shown = False
     for sandbox, summary in report["sandboxes"].items():
         lines += [f"**{sandbox} backend**", "",
                   "| operation | gym-pdb | debug-gym | debug-gym / gym-pdb: medians (means) |", "|---|---|---|---|"]  # fmt: skip
@@ -533,11 +534,14 @@ def markdown(report: dict) -> str:
             lines.append(
                 f"| {r['label']} | {fmt_ms(r['gym_pdb'])} | {fmt_ms(r['debug_gym'])} | {ratio} |"
             )
-        if summary["floor"]:
+        if summary["floor"] and not floor_shown:
+            floor_shown = True
             lines += ["", "| floor (bare, no sandbox) | time |", "|---|---|"]
             for f in summary["floor"]:
                 lines.append(f"| {f['label']} | {fmt_ms(f['stats'])} |")
-        if summary["eval_vs_bare_pytest"] is not None:
+        if summary["eval_vs_bare_pytest"] is not None and sandbox == meta.get(
+            "floor_eval_backend", sandbox
+        ):
             verdict = "met" if summary["goal_eval_met"] else "missed"
             backend = meta.get("floor_eval_backend", "local")
             ratio = summary["eval_vs_bare_pytest"]
@@ -547,6 +551,8 @@ def markdown(report: dict) -> str:
             )
             lines += ["", text]
         if summary["goal_10x_met"] is not None:
+            if lines[-1]:
+                lines.append("")
             if summary["goal_10x_met"]:
                 lines.append(
                     "gym-pdb is at least 10x faster than debug-gym on every row except eval: met."
