@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import string
 import time
 from collections.abc import Mapping, Sequence
@@ -20,9 +21,10 @@ from gym_pdb.tools import DEFAULT_TOOLS, ToolContext, ToolError, ToolSettings, W
 from gym_pdb.tools.listdir import render_tree
 from gym_pdb.tools.pdb import breakpoints_info, frame_info
 
-#: Printable ASCII with tab and newline. Text outside it is escaped (``\\u00e9``),
+#: Printable ASCII with tab and newline. Text outside it is escaped (``\xe9``, ``\u2603``),
 #: so every observation lies in the observation space.
 CHARSET = frozenset(string.printable)
+OUTSIDE_CHARSET = re.compile("[^" + re.escape(string.printable) + "]")
 MAX_OBSERVATION_CHARS = 20_000
 MAX_ACTION_CHARS = 200_000
 REWARD_MODES = ("sparse", "fraction", "shaped")
@@ -30,8 +32,8 @@ REWARD_MODES = ("sparse", "fraction", "shaped")
 
 def to_charset(text: str, limit: int = MAX_OBSERVATION_CHARS) -> str:
     """Escape what lies outside CHARSET and cut to ``limit`` characters (head and tail)."""
-    if not all(c in CHARSET for c in text):
-        text = "".join(c if c in CHARSET else c.encode("unicode_escape").decode("ascii") for c in text)
+    if OUTSIDE_CHARSET.search(text):
+        text = OUTSIDE_CHARSET.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
     if len(text) > limit:
         note = f"\n... [{len(text) - limit} characters cut] ...\n"
         keep = limit - len(note)
@@ -148,7 +150,7 @@ class PDBEnv(gym.Env):
             raise ValueError(f"unknown task_id {task_id!r} for {self.suite}")
         self.task = self.tasks[task_id]
         ctx = self._context()
-        ctx.session.stop()
+        ctx.session.close()
         ctx.session.breakpoints = []
         ctx.session.target = ""
         ctx.last_eval = None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 from dataclasses import asdict, dataclass, field
 
 from gym_pdb.sandbox.base import InteractiveProcess, Sandbox, SandboxError
@@ -72,6 +73,7 @@ class PdbSession:
         self.frame: Frame | None = None
         self._process: InteractiveProcess | None = None
         self._standby: InteractiveProcess | None = None
+        self._standby_thread: threading.Thread | None = None
         self._sentinel = b""
         self._state_mark = b""
 
@@ -107,8 +109,25 @@ class PdbSession:
         process.write(json.dumps(config).encode() + b"\n")
         self._process = process
         reply = self._read(restarted=True)
-        self._standby = self._start_standby()
+        self._prepare_standby()
         return reply
+
+    def _prepare_standby(self) -> None:
+        """Start the next standby driver in the background, off the reply's path."""
+
+        def start() -> None:
+            try:
+                self._standby = self._start_standby()
+            except SandboxError:
+                self._standby = None
+
+        self._standby_thread = threading.Thread(target=start, name="gym-pdb-standby", daemon=True)
+        self._standby_thread.start()
+
+    def _join_standby(self) -> None:
+        if self._standby_thread is not None:
+            self._standby_thread.join()
+            self._standby_thread = None
 
     def _start_standby(self) -> InteractiveProcess:
         info = self.sandbox.info
@@ -116,6 +135,7 @@ class PdbSession:
         return self.sandbox.spawn(argv, env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
 
     def _take_standby(self) -> InteractiveProcess:
+        self._join_standby()
         process, self._standby = self._standby, None
         if process is not None and process.alive():
             return process
@@ -133,6 +153,7 @@ class PdbSession:
     def close(self) -> None:
         """Stop the debugger and its standby."""
         self.stop()
+        self._join_standby()
         if self._standby is not None:
             self._standby.kill()
             self._standby = None
