@@ -32,9 +32,8 @@ from typing import Any
 from trl import GRPOConfig, GRPOTrainer, ModelConfig, TrlParser, get_peft_config
 
 from .env import SYSTEM_PROMPT, env_factory, load_tasks
-from .models import load_model, tokenizer_for
+from .models import load_for_training, save_trained
 from .sft import bf16_default
-from .tokenizer import load_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -300,21 +299,11 @@ def parse_args(argv: Sequence[str] | None = None):
 def main(argv: Sequence[str] | None = None) -> PDBGRPOTrainer:
     task_args, args, model_args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    if not model_args.model_name_or_path:
-        raise SystemExit("set model_name_or_path (a hub id, a folder, or random-qwen3:tiny)")
     if not task_args.train_tasks:
         raise SystemExit("set train_tasks (e.g. PDB-SynDebug-v0 or an RL parquet file)")
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
-    tokenizer = load_tokenizer(
-        task_args.tokenizer_name_or_path or tokenizer_for(model_args.model_name_or_path),
-        chat_template=task_args.chat_template,
-    )
-    model = load_model(
-        model_args.model_name_or_path,
-        dtype=model_args.dtype,
-        attn_implementation=model_args.attn_implementation,
-        revision=model_args.model_revision,
-        trust_remote_code=args.trust_remote_code,
+    tokenizer, model = load_for_training(
+        model_args, args.trust_remote_code, task_args.tokenizer_name_or_path, task_args.chat_template
     )
     trainer = build_grpo_trainer(
         model,
@@ -327,9 +316,7 @@ def main(argv: Sequence[str] | None = None) -> PDBGRPOTrainer:
     )
     try:
         trainer.train()
-        trainer.save_model(args.output_dir)
-        if trainer.accelerator.is_main_process:
-            tokenizer.save_pretrained(args.output_dir)
+        save_trained(trainer, tokenizer, args.output_dir)
     finally:
         trainer.close_environments()
     return trainer

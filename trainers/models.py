@@ -92,3 +92,29 @@ def load_model(name_or_path: str, dtype: str | None = "auto", attn_implementatio
     if attn_implementation:
         init["attn_implementation"] = attn_implementation
     return AutoModelForCausalLM.from_pretrained(name_or_path, **init)
+
+
+def load_for_training(model_args: Any, trust_remote_code: bool, tokenizer_name_or_path: str | None, chat_template: str):
+    """The tokenizer (with its chat template) and the model named by TRL's ``ModelConfig``."""
+    from .tokenizer import load_tokenizer
+
+    if not model_args.model_name_or_path:
+        raise SystemExit("set model_name_or_path (a hub id, a folder, or random-qwen3:tiny)")
+    tokenizer = load_tokenizer(
+        tokenizer_name_or_path or tokenizer_for(model_args.model_name_or_path), chat_template=chat_template
+    )
+    model = load_model(
+        model_args.model_name_or_path,
+        dtype=model_args.dtype,
+        attn_implementation=model_args.attn_implementation,
+        revision=model_args.model_revision,
+        trust_remote_code=trust_remote_code,
+    )
+    return tokenizer, model
+
+
+def save_trained(trainer: Any, tokenizer: Any, output_dir: str) -> None:
+    """Save the model, and the tokenizer from the main process."""
+    trainer.save_model(output_dir)
+    if trainer.accelerator.is_main_process:
+        tokenizer.save_pretrained(output_dir)

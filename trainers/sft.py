@@ -23,8 +23,7 @@ from typing import Sequence
 from trl import ModelConfig, SFTConfig, SFTTrainer, TrlParser, get_peft_config
 
 from .data import load_trajectories
-from .models import load_model, tokenizer_for
-from .tokenizer import load_tokenizer
+from .models import load_for_training, save_trained
 
 logger = logging.getLogger(__name__)
 
@@ -164,26 +163,14 @@ def parse_args(argv: Sequence[str] | None = None):
 def main(argv: Sequence[str] | None = None) -> SFTTrainer:
     data_args, args, model_args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    if not model_args.model_name_or_path:
-        raise SystemExit("set model_name_or_path (a hub id, a folder, or random-qwen3:tiny)")
-    tokenizer = load_tokenizer(
-        data_args.tokenizer_name_or_path or tokenizer_for(model_args.model_name_or_path),
-        chat_template=data_args.chat_template,
+    tokenizer, model = load_for_training(
+        model_args, args.trust_remote_code, data_args.tokenizer_name_or_path, data_args.chat_template
     )
     train_dataset, eval_dataset = load_sft_datasets(data_args, tokenizer, args.max_length, args.dataset_num_proc)
     logger.info("SFT on %d trajectories (%s validation)", len(train_dataset), len(eval_dataset or []))
-    model = load_model(
-        model_args.model_name_or_path,
-        dtype=model_args.dtype,
-        attn_implementation=model_args.attn_implementation,
-        revision=model_args.model_revision,
-        trust_remote_code=args.trust_remote_code,
-    )
     trainer = build_sft_trainer(model, tokenizer, train_dataset, eval_dataset, args, get_peft_config(model_args))
     trainer.train()
-    trainer.save_model(args.output_dir)
-    if trainer.accelerator.is_main_process:
-        tokenizer.save_pretrained(args.output_dir)
+    save_trained(trainer, tokenizer, args.output_dir)
     return trainer
 
 
