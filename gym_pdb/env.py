@@ -124,7 +124,6 @@ class PDBEnv(gym.Env):
         self._transcript: list[str] = []
         self._fraction = 0.0
         self._steps = 0
-        self._done = False
 
     # -- gymnasium API -------------------------------------------------------
     @property
@@ -162,7 +161,6 @@ class PDBEnv(gym.Env):
             ctx.workspace.reset(self.task)
         self._fraction = 0.0
         self._steps = 0
-        self._done = False
         observation = self._observe(self._prompt())
         self._transcript = [f"# Task {self.task.id}\n{observation}"]
         return observation, self._info(tool="", parse_error="")
@@ -188,7 +186,6 @@ class PDBEnv(gym.Env):
         self._transcript.append(f"> {_action_text(action, call)}\n{observation}")
         info = self._info(tool=tool, parse_error=parse_error, passed=passed, total=total)
         info["elapsed"] = elapsed
-        self._done = terminated
         return observation, reward, terminated, False, info
 
     def render(self) -> str | None:
