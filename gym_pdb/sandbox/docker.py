@@ -66,6 +66,7 @@ from gym_pdb.sandbox.base import (
     safe_relpath,
     sandbox_env,
 )
+from gym_pdb.sandbox.owner import owner_alive, owner_token
 from gym_pdb.sandbox.support import support_files
 
 DEFAULT_IMAGE = "gym-pdb-sandbox:latest"
@@ -128,39 +129,6 @@ def _docker():
 
 def default_image() -> str:
     return os.environ.get("GYM_PDB_IMAGE") or DEFAULT_IMAGE
-
-
-def _process_start_time(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-        return stat[stat.rindex(b")") + 2 :].split()[19].decode()
-    except (OSError, ValueError, IndexError):
-        return ""
-
-
-def owner_token(pid: int | None = None) -> str:
-    """``host:pid:start-time`` of a process (this one by default)."""
-    pid = os.getpid() if pid is None else pid
-    return f"{socket.gethostname()}:{pid}:{_process_start_time(pid)}"
-
-
-def owner_alive(token: str) -> bool | None:
-    """Whether the process a token names still runs; None if it is on another host."""
-    try:
-        host, pid_s, start = token.rsplit(":", 2)
-        pid = int(pid_s)
-    except ValueError:
-        return False
-    if host != socket.gethostname():
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return not start or _process_start_time(pid) in ("", start)
 
 
 def _signal_code(rc: int) -> int:

@@ -55,11 +55,15 @@ def build_image(
 
 
 def sandbox_prune(all: bool = False, out: TextIO | None = None) -> int:
-    """Remove sandbox containers whose owner process is gone (every one with ``all``); exit status."""
+    """Remove the sandboxes whose owner process is gone (every one with ``all``): local folders
+    and processes, then Docker containers; exit status."""
     from gym_pdb.sandbox.base import SandboxError
     from gym_pdb.sandbox.docker import prune
+    from gym_pdb.sandbox.local import prune as prune_local
 
     out = out or sys.stdout
+    local = prune_local(all=all, log=lambda msg: print(msg, file=out))
+    print(f"{len(local)} local sandbox(es) pruned", file=out)
     try:
         done = prune(all=all, log=lambda msg: print(msg, file=out))
     except (SandboxError, Exception) as exc:  # noqa: BLE001 - a CLI reports, it does not trace
@@ -71,7 +75,8 @@ def sandbox_prune(all: bool = False, out: TextIO | None = None) -> int:
 
 def sandbox_ls(out: TextIO | None = None) -> int:
     """List gym-pdb containers (own and pool) with owner, state and whether the owner lives."""
-    from gym_pdb.sandbox.docker import LABEL_CREATED, LABEL_OWNER, POOL_LABEL, list_containers, owner_alive
+    from gym_pdb.sandbox.docker import LABEL_CREATED, LABEL_OWNER, POOL_LABEL, list_containers
+    from gym_pdb.sandbox.owner import owner_alive
 
     out = out or sys.stdout
     try:

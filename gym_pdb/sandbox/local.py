@@ -42,9 +42,12 @@ from gym_pdb.sandbox.base import (
     safe_relpath,
     sandbox_env,
 )
+from gym_pdb.sandbox.owner import owner_alive, owner_token
 from gym_pdb.sandbox.support import support_files
 
 UID_RANGE = (200_000, 2_000_000_000)
+ROOT_PREFIX = "gym-pdb-"
+OWNER_FILE = "owner"
 READ_CHUNK = 65536
 
 
@@ -243,6 +246,31 @@ def _kill_uid(uid: int, wait: float = 0.0) -> None:
         time.sleep(0.01)
 
 
+def prune(all: bool = False, tmpdir: str | None = None, log=None) -> list[str]:
+    """Remove the folders (and kill the processes) of local sandboxes whose owner is gone.
+
+    A process killed with SIGKILL cannot clean up after itself; this can. With
+    ``all``, every local sandbox of this machine goes. Returns the folders removed.
+    """
+    removed = []
+    base = tmpdir or tempfile.gettempdir()
+    for name in sorted(os.listdir(base)):
+        root = os.path.join(base, name)
+        if not name.startswith(ROOT_PREFIX) or not os.path.isfile(os.path.join(root, OWNER_FILE)):
+            continue
+        with open(os.path.join(root, OWNER_FILE)) as f:
+            token, _, uid = f.read().strip().partition(" ")
+        if not all and owner_alive(token) is not False:
+            continue
+        if uid.isdigit() and os.geteuid() == 0:
+            _kill_uid(int(uid), wait=2.0)
+        shutil.rmtree(root, ignore_errors=True)
+        removed.append(root)
+        if log:
+            log(f"removed {root}")
+    return removed
+
+
 class LocalSandbox(Sandbox):
     """Runs task code as limited subprocesses in a private folder of this machine.
 
@@ -287,8 +315,10 @@ class LocalSandbox(Sandbox):
         self._prefix = confinement_prefix(self.limits, self.uid, self.cut_network)
         self._prefix[0] = shutil.which(self._prefix[0])
 
-        self.root = tempfile.mkdtemp(prefix="gym-pdb-")
+        self.root = tempfile.mkdtemp(prefix=ROOT_PREFIX)
         os.chmod(self.root, 0o711)
+        with open(os.path.join(self.root, OWNER_FILE), "w") as f:
+            f.write(f"{owner_token()} {self.uid if self.uid is not None else '-'}\n")
         self.workdir = os.path.join(self.root, "workspace")
         self.support_dir = os.path.join(self.root, "support")
         self.tmpdir = os.path.join(self.root, "tmp")

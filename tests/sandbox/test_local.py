@@ -184,3 +184,48 @@ def test_garbage_collection_cleans_up():
     assert not os.path.exists(root)
     if uid is not None:
         assert own_processes(uid) == []
+
+
+def test_prune_cleans_up_after_a_killed_owner():
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+
+    from gym_pdb.sandbox.local import prune
+
+    base = tempfile.mkdtemp(prefix="prune-test-")
+    os.chmod(base, 0o711)  # the sandbox uid must reach its workspace
+    try:
+        _prune_after_kill(base, prune, signal, subprocess, sys)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _prune_after_kill(base, prune, signal, subprocess, sys):
+    script = (
+        "import sys, time\n"
+        "from gym_pdb.sandbox.local import LocalSandbox\n"
+        "sb = LocalSandbox()\n"
+        "sb.reset_workspace({'prog.py': b'import time\\ntime.sleep(300)\\n'})\n"
+        "sb.spawn(['python', 'prog.py'])\n"
+        "print(sb.root, sb.uid, flush=True)\n"
+        "time.sleep(300)\n"
+    )
+    owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "TMPDIR": base})  # fmt: skip
+    root, uid = owner.stdout.readline().split()
+    if uid != "None":  # the program takes the sandbox uid a moment after it starts
+        deadline = time.monotonic() + 5
+        while not own_processes(int(uid)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert own_processes(int(uid)), "the sandboxed program should be running"
+    assert prune(tmpdir=base) == []  # the owner lives: nothing to prune
+    owner.send_signal(signal.SIGKILL)
+    owner.wait()
+    assert os.path.isdir(root)
+    assert prune(tmpdir=base) == [root]
+    assert not os.path.exists(root)
+    if uid != "None":
+        assert own_processes(int(uid)) == []
