@@ -153,13 +153,13 @@ def read_to(proc: subprocess.Popen, marker: bytes, timeout: float = 30) -> bytes
 class HostFloor:
     """Bare processes on this machine: plain pipes, no limits, no sandbox."""
 
-    def __init__(self, task):
+    def __init__(self, task, python: str | None = None):
         self.workdir = Path(tempfile.mkdtemp(prefix="gym-pdb-floor-"))
         for path, text in task.files.items():
             (self.workdir / path).parent.mkdir(parents=True, exist_ok=True)
             (self.workdir / path).write_text(text)
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-        self.python = sys.executable
+        self.python = python or sys.executable
 
     def start(self, argv):
         proc = subprocess.Popen([self.python, *argv], cwd=self.workdir, env=self.env, stdin=subprocess.PIPE,

@@ -42,7 +42,7 @@ from gym_pdb.env import PDBEnv
 from gym_pdb.sandbox.local import default_python
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_env import read_to, stats
+from bench_env import HostFloor, stats
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -294,98 +294,33 @@ def bench_floor(
     tasks = PDBEnv(suite=suite).tasks
     samples: dict = {}
     for item in plan:
-        workdir = Path(tempfile.mkdtemp(prefix="gym-pdb-floor-"))
+        task = tasks[item["name"]]
+        floor = HostFloor(task, python=default_python())
         gym_env = PDBEnv(suite=suite, sandbox=sandbox) if sandbox else None
         try:
-            _floor_task(
-                tasks[item["name"]],
-                item["entry"],
-                workdir,
-                gym_env,
-                warmup,
-                reps,
-                samples,
-            )
+            _floor_task(floor, task, item["entry"], gym_env, warmup, reps, samples)
         finally:
             if gym_env is not None:
                 gym_env.close()
-            shutil.rmtree(workdir, ignore_errors=True)
+            floor.close()
     return {"samples": samples}
 
 
-def _floor_task(
-    task,
-    entry: str,
-    workdir: Path,
-    gym_env: PDBEnv | None,
-    warmup: int,
-    reps: int,
-    samples: dict,
-) -> None:
-    tid, python = task.id, default_python()
-    env = {
-        **os.environ,
-        "PYTHONUNBUFFERED": "1",
-        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    for path, text in task.files.items():
-        (workdir / path).parent.mkdir(parents=True, exist_ok=True)
-        (workdir / path).write_text(text)
-
-    def spawn(argv):
-        return subprocess.Popen(argv, cwd=workdir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, bufsize=0)  # fmt: skip
-
-    def to_prompt(argv):
-        proc = spawn(argv)
-        try:
-            read_to(proc, b"(Pdb) ")
-        finally:
-            proc.kill()
-            proc.wait()
-
-    pdb_argv = [python, "-m", "pdb", entry]
-    trace_argv = [
-        python,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "--trace",
-        *task.test_files,
-    ]
-    pytest_argv = [
-        python,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        *task.test_files,
-    ]
-    _record(samples, "bare_pdb_start", tid, lambda: to_prompt(pdb_argv), warmup, reps)
-    _record(
-        samples, "bare_trace_start", tid, lambda: to_prompt(trace_argv), warmup, reps
-    )
-    proc = spawn(pdb_argv)
+def _floor_task(floor: HostFloor, task, entry: str, gym_env: PDBEnv | None, warmup: int, reps: int, samples: dict) -> None:
+    tid = task.id
+    pytest_args = ["-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    pdb_args = ["-m", "pdb", entry]
+    trace_args = [*pytest_args, "--trace", *task.test_files]
+    _record(samples, "bare_pdb_start", tid, lambda: floor.stop(floor.start(pdb_args)), warmup, reps)
+    _record(samples, "bare_trace_start", tid, lambda: floor.stop(floor.start(trace_args)), warmup, reps)
+    proc = floor.start(pdb_args)
     try:
-        read_to(proc, b"(Pdb) ")
-
-        def round_trip():
-            proc.stdin.write(b"p 1+1\n")
-            read_to(proc, b"(Pdb) ")
-
-        _record(samples, "bare_pdb_p", tid, round_trip, warmup, reps)
+        _record(samples, "bare_pdb_p", tid, lambda: floor.command(proc, b"p 1+1\n"), warmup, reps)
     finally:
-        proc.kill()
-        proc.wait()
+        floor.stop(proc)
 
     def bare_pytest():
-        subprocess.run(
-            pytest_argv, cwd=workdir, env=env, capture_output=True, check=False
-        )
+        floor.run([*pytest_args, *task.test_files])
 
     if gym_env is None:
         _record(samples, "bare_pytest", tid, bare_pytest, warmup, reps)

@@ -46,9 +46,7 @@ def plot_all(groups: list[Group], out_dir: str | os.PathLike) -> list[Path]:
     ax.set_ylim(0, 105)
     ax.set_title("Resolve rate by suite")
     ax.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(paths[0], dpi=120)
-    plt.close(fig)
+    _save(fig, paths[0])
 
     totals = {run: _merge([g for g in per_suite if (g.agent, g.model) == run]) for run in runs}
     tools = sorted({t for g in totals.values() for t in g.tools})
@@ -66,9 +64,7 @@ def plot_all(groups: list[Group], out_dir: str | os.PathLike) -> list[Path]:
     ax.set_ylabel("share of tool calls (%)")
     ax.set_title("Tool-use mix")
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1, 1))
-    fig.tight_layout()
-    fig.savefig(paths[1], dpi=120)
-    plt.close(fig)
+    _save(fig, paths[1])
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for run in runs:
@@ -85,9 +81,7 @@ def plot_all(groups: list[Group], out_dir: str | os.PathLike) -> list[Path]:
     ax.set_ylim(0, 105)
     ax.set_title("Resolve rate against step budget")
     ax.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(paths[2], dpi=120)
-    plt.close(fig)
+    _save(fig, paths[2])
     return paths
 
 
@@ -107,3 +101,11 @@ def _merge(groups: list[Group]) -> Group:
         for tool, n in g.tools.items():
             total.tools[tool] = total.tools.get(tool, 0) + n
     return total
+
+
+def _save(fig, path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
