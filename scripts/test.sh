@@ -12,5 +12,20 @@ elif [ -n "${CI:-}" ]; then
     echo "CI needs root to install and start dockerd" >&2
     exit 1
 fi
+# The suites' data: GYM_PDB_DATA (make sets it to ../shared/data/swe-pdb when
+# that folder is there), else the user cache, filled by `gym-pdb download`.
+if [ -z "${GYM_PDB_DATA:-}" ] && ! "$venv/bin/python" -c 'import sys
+from gym_pdb.tasks.data_dir import resolve_suite_dir
+try:
+    resolve_suite_dir("debugbench")
+except FileNotFoundError:
+    sys.exit(1)' 2>/dev/null; then
+    echo "The tests need the SWE-PDB suites' data; fetching it with gym-pdb download..." >&2
+    if ! "$venv/bin/gym-pdb" download; then
+        echo "No suite data: set GYM_PDB_DATA to a folder holding the suites (debugbench/, mini_nightmare/, ...;" \
+             "its upstream/ originals beside it), or run 'gym-pdb download' where the network reaches GitHub." >&2
+        exit 1
+    fi
+fi
 # pytest exits 5 when it collected no test: that fails here as any other error.
 exec "$venv/bin/python" -m pytest tests -p no:cacheprovider -q -ra "${@:2}"
