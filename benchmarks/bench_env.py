@@ -79,6 +79,7 @@ def bench_env(suite: str, task_id: str, sandbox: str, reps: int) -> dict[str, di
     env = PDBEnv(suite=suite, sandbox=sandbox)
     try:
         env.reset(options={"task_id": task_id})
+        env.sandbox.wait_warm(60)  # measure the steady state of a long-lived env
         task = env.tasks[task_id]
         entry = task.entrypoint
         source = task.files[entry]
@@ -188,7 +189,7 @@ class SandboxFloor:
     def __init__(self, task, kind: str):
         from gym_pdb.sandbox import make_sandbox
 
-        self.sandbox = make_sandbox(kind)
+        self.sandbox = make_sandbox(kind, warm=False)  # bare: a fresh interpreter per command
         self.sandbox.reset_workspace(task.encoded_files())
         self.env = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 

@@ -198,22 +198,19 @@ def _record(
     samples.setdefault(op, {})[task] = out
 
 
-def bench_gym_pdb(
-    plan: list[dict],
-    sandbox: str,
-    warmup: int,
-    reps: int,
-    ops: set[str],
-    suite: str = "MiniNightmare",
-) -> dict:
+def open_env(sandbox: str, suite: str = "MiniNightmare", task_id: str | None = None) -> PDBEnv:
+    """One env per backend for the whole run, as a user keeps one: its sandbox (and warm interpreter) up."""
+    env = PDBEnv(suite=suite, sandbox=sandbox)
+    env.reset(options={"task_id": task_id} if task_id else None)
+    env.sandbox.wait_warm(120)
+    return env
+
+
+def bench_gym_pdb(plan: list[dict], env: PDBEnv, warmup: int, reps: int, ops: set[str]) -> dict:
     """gym-pdb's side: the same operations as debug_gym_driver.py, through PDBEnv.step."""
     result: dict = {"samples": {}, "checks": {"c_reached": {}, "p_var": {}}}
-    env = PDBEnv(suite=suite, sandbox=sandbox)
-    try:
-        for task in plan:
-            _gym_pdb_task(env, task, warmup, reps, ops, result)
-    finally:
-        env.close()
+    for task in plan:
+        _gym_pdb_task(env, task, warmup, reps, ops, result)
     return result
 
 
@@ -283,25 +280,20 @@ def _gym_pdb_task(
 
 
 # -- the floor ----------------------------------------------------------------------------------------
-def bench_floor(
-    plan: list[dict], suite: str, warmup: int, reps: int, sandbox: str | None = "local"
-) -> dict:
+def bench_floor(plan: list[dict], suite: str, warmup: int, reps: int, gym_env: PDBEnv | None = None) -> dict:
     """A bare `python -m pdb` over pipes and a bare pytest run, on a copy of each task (no sandbox).
 
-    The bare pytest run is timed interleaved with gym-pdb's eval of the same task (``sandbox``; order
-    alternating), so that both see the same load: the eval goal is the ratio of those two medians.
+    The bare pytest run is timed interleaved with gym-pdb's eval of the same task (in ``gym_env``;
+    order alternating), so that both see the same load: the eval goal is the ratio of those two medians.
     """
     tasks = PDBEnv(suite=suite).tasks
     samples: dict = {}
     for item in plan:
         task = tasks[item["name"]]
         floor = HostFloor(task, python=default_python())
-        gym_env = PDBEnv(suite=suite, sandbox=sandbox) if sandbox else None
         try:
             _floor_task(floor, task, item["entry"], gym_env, warmup, reps, samples)
         finally:
-            if gym_env is not None:
-                gym_env.close()
             floor.close()
     return {"samples": samples}
 
@@ -689,37 +681,41 @@ def run_backend(sandbox, plan, args, ops, reps_per_task, with_debug_gym, report,
         report["meta"]["floor_eval_backend"] = sandbox
     floor = floor or {"samples": {}}
     seconds = {"gym_pdb": 0.0, "floor": 0.0, "debug_gym": 0.0}
-    # Task by task, the three parts back to back, so that a change of load hits them alike.
-    for item in plan:
-        print(f"[{sandbox}] {item['name']}: gym-pdb", file=sys.stderr, flush=True)
-        t0 = time.perf_counter()
-        merge(
-            gym,
-            bench_gym_pdb([item], sandbox, args.warmup, reps_per_task, ops, args.suite),
-        )
-        seconds["gym_pdb"] += time.perf_counter() - t0
-        if need_floor:
-            print(f"[{sandbox}] {item['name']}: floor", file=sys.stderr, flush=True)
+    env = open_env(sandbox, args.suite, plan[0]["name"])
+    try:
+        # Task by task, the three parts back to back, so that a change of load hits them alike.
+        for item in plan:
+            print(f"[{sandbox}] {item['name']}: gym-pdb", file=sys.stderr, flush=True)
             t0 = time.perf_counter()
             merge(
-                floor,
-                bench_floor([item], args.suite, args.warmup, reps_per_task, sandbox),
+                gym,
+                bench_gym_pdb([item], env, args.warmup, reps_per_task, ops),
             )
-            seconds["floor"] += time.perf_counter() - t0
-        if dg is not None:
-            print(f"[{sandbox}] {item['name']}: debug-gym", file=sys.stderr, flush=True)
-            t0 = time.perf_counter()
-            part = bench_debug_gym(
-                [item], sandbox, args.warmup, reps_per_task, ops, args.debug_gym_venv
-            )
-            seconds["debug_gym"] += time.perf_counter() - t0
-            merge(dg, part)
-            dg["errors"] += part.get("errors") or []
-            report["meta"]["debug_gym_version"] = part.get("version")
-            report["meta"]["debug_gym_python"] = part.get("python")
-        report["raw"][sandbox] = {"gym_pdb": gym, "debug_gym": dg, "floor": floor if need_floor else None,
-                                  "seconds": seconds, "load_after": os.getloadavg()}  # fmt: skip
-        report["sandboxes"][sandbox] = summarize(gym, dg, floor)
+            seconds["gym_pdb"] += time.perf_counter() - t0
+            if need_floor:
+                print(f"[{sandbox}] {item['name']}: floor", file=sys.stderr, flush=True)
+                t0 = time.perf_counter()
+                merge(
+                    floor,
+                    bench_floor([item], args.suite, args.warmup, reps_per_task, env),
+                )
+                seconds["floor"] += time.perf_counter() - t0
+            if dg is not None:
+                print(f"[{sandbox}] {item['name']}: debug-gym", file=sys.stderr, flush=True)
+                t0 = time.perf_counter()
+                part = bench_debug_gym(
+                    [item], sandbox, args.warmup, reps_per_task, ops, args.debug_gym_venv
+                )
+                seconds["debug_gym"] += time.perf_counter() - t0
+                merge(dg, part)
+                dg["errors"] += part.get("errors") or []
+                report["meta"]["debug_gym_version"] = part.get("version")
+                report["meta"]["debug_gym_python"] = part.get("python")
+            report["raw"][sandbox] = {"gym_pdb": gym, "debug_gym": dg, "floor": floor if need_floor else None,
+                                      "seconds": seconds, "load_after": os.getloadavg()}  # fmt: skip
+            report["sandboxes"][sandbox] = summarize(gym, dg, floor)
+    finally:
+        env.close()
     return floor
 
 

@@ -131,6 +131,11 @@ class PDBEnv(gym.Env):
         """The suite's task ids (for a generated suite: the ids generated so far)."""
         return list(self._task_ids if self._task_ids is not None else self.tasks)
 
+    @property
+    def sandbox(self) -> Sandbox | None:
+        """Where the episodes' code runs (made at the first reset, kept across resets)."""
+        return self._sandbox
+
     def workspace_files(self) -> dict[str, str]:
         """The text of the episode's files now, the agent's edits included."""
         return dict(self._ctx.workspace.files) if self._ctx is not None else {}

@@ -100,6 +100,9 @@ class Sandbox(abc.ABC):
 
     limits: Limits
     info: SandboxInfo
+    #: Whether ``python SCRIPT``/``python -m MODULE`` fork an interpreter that is
+    #: already warm, so that starting one ahead of time (a standby) gains nothing.
+    forks_python: bool = False
 
     @abc.abstractmethod
     def reset_workspace(self, files: Mapping[str, bytes], readonly: Sequence[str] = ()) -> None:
@@ -130,6 +133,13 @@ class Sandbox(abc.ABC):
     @abc.abstractmethod
     def spawn(self, argv: Sequence[str], env: Mapping[str, str] | None = None) -> InteractiveProcess:
         """Start an interactive process in the workspace."""
+
+    def wait_warm(self, timeout: float) -> bool:
+        """Wait until python commands fork a warm interpreter; False if there is none by ``timeout``.
+
+        Runs never wait for it: until it is up they start a fresh interpreter.
+        """
+        return False
 
     @abc.abstractmethod
     def close(self) -> None:

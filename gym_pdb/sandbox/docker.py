@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import errno
 import io
+import json
 import os
 import random
 import secrets
@@ -112,6 +113,16 @@ _STEAL = (
     f'[ "$(cat {CLAIM_DIR}/owner 2>/dev/null)" = "$1" ] && rm -rf {CLAIM_DIR} && mkdir {CLAIM_DIR} && '
     f'printf %s "$2" > {CLAIM_DIR}/owner; rc=$?; rmdir {CLAIM_DIR}.steal; exit $rc'
 )
+
+# The warm interpreter (support/zygote.py) of a container and its request FIFO
+# (root only). A python command is started by a connector exec, which writes
+# its pid and the request to the FIFO and waits; the zygote forks the program
+# onto the connector's streams (its fds 5, 6, 7), reports its pid and exit code on the
+# connector's stderr (as the wrapper does), then ends it.
+WARM_FIFO = SUPPORT_DIR + "/.warm/requests"
+MAX_WARM_REQUEST = 3500  # a FIFO line is written at once only up to PIPE_BUF (4096 bytes)
+# Its streams go to fds 5-7 first: those stay put while printf's output is redirected.
+_CONNECTOR = f'exec 5<&0 6>&1 7>&2; printf "%s %s\\n" "$$" "$1" > {WARM_FIFO} && exec sleep 2147483647'
 
 # The persistent root control shell: reads one command per line.
 _ADMIN_SHELL = "exec 2>&1; while IFS= read -r line; do eval \"$line\"; done"
@@ -289,6 +300,8 @@ class _Container:
         self.dead: str | None = None  # why it is unusable
         self.volumes: list[str] = []  # its workspace volumes (removed with it, even if it was removed from outside)
         self.admin: _ExecStream | None = None
+        self.warm: _ExecStream | None = None  # the zygote's exec
+        self.warm_ready = False
         self.lock = threading.RLock()
 
 
@@ -467,7 +480,12 @@ class DockerSandbox(Sandbox):
         python: the interpreter in the image (found on PATH).
         labels: extra container labels.
         create_timeout: seconds to wait for the Docker daemon when creating.
+        warm: run ``python SCRIPT`` and ``python -m MODULE`` by forking a warm
+            interpreter in the container (``support/zygote.py``) instead of
+            starting one.
     """
+
+    forks_python = True
 
     def __init__(
         self,
@@ -482,6 +500,7 @@ class DockerSandbox(Sandbox):
         python: str = "python3",
         labels: Mapping[str, str] | None = None,
         create_timeout: float = 120.0,
+        warm: bool = True,
     ):
         self.limits = limits or Limits()
         self.image = image or default_image()
@@ -498,6 +517,7 @@ class DockerSandbox(Sandbox):
         self._fixed_uid = uid
         self.labels = dict(labels or {})
         self.create_timeout = create_timeout
+        self.forks_python = warm
         self._client = client
         self._c: _Container | None = None
         self._closed = False
@@ -535,6 +555,8 @@ class DockerSandbox(Sandbox):
             self._c = self._claim() if self.attach else self._create()
             self.info.extra.update(container=self._c.id, uid=self._c.uid, name=self._c.name)
             self._finalizer = weakref.finalize(self, _release, self._c)
+            if self.forks_python:
+                self._start_warm(self._c)
         if self._c.dead:
             raise SandboxError(self._c.dead)
         return self._c
@@ -897,12 +919,68 @@ class DockerSandbox(Sandbox):
     def _env(self, extra: Mapping[str, str] | None) -> dict[str, str]:
         return sandbox_env(PATH, "/tmp", extra)
 
+    def _start_warm(self, c: _Container) -> None:
+        config = json.dumps({"uid": c.uid, "rlimits": []})  # the container's ulimits hold already
+        argv = [self.info.python, f"{SUPPORT_DIR}/zygote.py", "--fifo", WARM_FIFO, config]
+        c.warm_ready = False
+        try:
+            c.warm = self._exec(c, argv, user="0:0", env=self._env(None), stdin=True)
+        except SandboxError:
+            c.warm = None
+
+    def wait_warm(self, timeout: float) -> bool:
+        if not self.forks_python:
+            return False
+        c = self._container()
+        deadline = time.monotonic() + timeout
+        while not self._warm_ready(c):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or c.warm is None:
+                return False
+            c.warm.pump(min(remaining, 0.05))
+        return True
+
+    def _warm_ready(self, c: _Container) -> bool:
+        """Whether the zygote is up (without waiting); one that died is restarted for later runs."""
+        warm = c.warm
+        if warm is None:
+            return False
+        for _ in range(64):
+            if warm.eof or not warm.pump(0):
+                break
+        if warm.eof:
+            warm.close()
+            self._start_warm(c)
+            return False
+        if not c.warm_ready and b'"ready"' in warm.pending:
+            warm.take()
+            c.warm_ready = True
+        return c.warm_ready
+
+    def _warm_request(self, c: _Container, argv: list[str], env: dict[str, str]) -> str | None:
+        """The zygote's request for ``argv``, if it can run it (``python SCRIPT|-m MODULE ...``)."""
+        if len(argv) < 2 or argv[0] not in (self.info.python, "python", "python3"):
+            return None
+        if not (argv[1] == "-m" and len(argv) > 2 or argv[1].endswith(".py")):
+            return None
+        if any(k.startswith("PYTHON") and k != "PYTHONPATH" and v != self._env(None).get(k) for k, v in env.items()):
+            return None  # read at interpreter start: the zygote's can't change
+        request = json.dumps({"argv": argv[1:], "env": env, "cwd": WORKDIR})
+        if len(request) > MAX_WARM_REQUEST or not self._warm_ready(c):
+            return None
+        return request
+
     def _start(self, argv: Sequence[str], env: Mapping[str, str] | None, stdin: bool) -> tuple[_Container, _ExecStream]:
         argv = [str(a) for a in argv]
         if not argv:
             raise SandboxError("no command to run")
         c = self._container()
-        stream = self._exec(c, ["sh", "-c", _WRAPPER, "sh", *argv], env=self._env(env), stdin=stdin, keep_stderr=False)
+        env = self._env(env)
+        request = self._warm_request(c, argv, env) if self.forks_python else None
+        if request is not None:
+            stream = self._exec(c, ["sh", "-c", _CONNECTOR, "sh", request], user="0:0", stdin=stdin, keep_stderr=False)
+        else:
+            stream = self._exec(c, ["sh", "-c", _WRAPPER, "sh", *argv], env=env, stdin=stdin, keep_stderr=False)
         return c, stream
 
     def run(
@@ -997,9 +1075,10 @@ def _remove_container(client: Any, cid: str) -> None:
 
 def _release(c: _Container) -> None:
     """Remove an owned container; clean and unclaim an attached one. Runs at close, GC and exit."""
-    if c.admin is not None:
-        c.admin.close()
-        c.admin = None
+    for stream in (c.admin, c.warm):  # their ends close: the control shell and the zygote exit
+        if stream is not None:
+            stream.close()
+    c.admin = c.warm = None
     if not c.attached:
         _remove_container(c.client, c.id)
         for volume in c.volumes:

@@ -44,11 +44,13 @@ from gym_pdb.sandbox.base import (
 )
 from gym_pdb.sandbox.owner import owner_alive, owner_token
 from gym_pdb.sandbox.support import support_files
+from gym_pdb.sandbox.warm import ForkedChild, WarmPython
 
 UID_RANGE = (200_000, 2_000_000_000)
 ROOT_PREFIX = "gym-pdb-"
 OWNER_FILE = "owner"
 READ_CHUNK = 65536
+SPIN_SECONDS = 0.0002
 
 
 def default_python() -> str:
@@ -72,6 +74,27 @@ def reachable_by_others(path: str) -> bool:
     return True
 
 
+def rlimits(limits: Limits) -> list[tuple[str, int]]:
+    """The resource limits of every sandboxed process, as (prlimit/RLIMIT_ name, value)."""
+    values = [
+        ("cpu", limits.cpu_seconds),
+        ("as", limits.memory_bytes),
+        ("fsize", limits.file_size_bytes),
+        ("nproc", limits.processes),
+        ("nofile", limits.open_files),
+    ]
+    return [(name, value) for name, value in values if value] + [("core", 0)]
+
+
+def network_prefix(uid: int | None, cut_network: bool) -> list[str]:
+    """The ``unshare`` command that gives what follows it an empty network namespace."""
+    if not cut_network:
+        return []
+    if uid is not None or os.geteuid() == 0:
+        return ["unshare", "--net", "--"]
+    return ["unshare", "--user", "--map-current-user", "--net", "--"]
+
+
 def confinement_prefix(limits: Limits, uid: int | None, cut_network: bool) -> list[str]:
     """The util-linux commands that confine what follows them, each exec'ing the next.
 
@@ -81,23 +104,10 @@ def confinement_prefix(limits: Limits, uid: int | None, cut_network: bool) -> li
     threaded hosts (a trainer stepping many envs at once) and lets
     ``subprocess`` use vfork, which stays fast for a host with a large heap.
     """
-    prefix = []
-    if cut_network:
-        if uid is not None or os.geteuid() == 0:
-            prefix += ["unshare", "--net", "--"]
-        else:
-            prefix += ["unshare", "--user", "--map-current-user", "--net", "--"]
+    prefix = network_prefix(uid, cut_network)
     if uid is not None:
         prefix += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
-    rlimits = [
-        ("cpu", limits.cpu_seconds),
-        ("as", limits.memory_bytes),
-        ("fsize", limits.file_size_bytes),
-        ("nproc", limits.processes),
-        ("nofile", limits.open_files),
-        ("core", 0),
-    ]
-    prefix += ["prlimit", *(f"--{name}={value}" for name, value in rlimits if value or name == "core"), "--"]
+    prefix += ["prlimit", *(f"--{name}={value}" for name, value in rlimits(limits)), "--"]
     return prefix
 
 
@@ -114,12 +124,46 @@ def _can_unshare_network_as_user() -> bool:
     return probe.returncode == 0
 
 
-class LocalProcess(InteractiveProcess):
-    """A sandboxed subprocess with pipes, read with select (never by sleeping)."""
+def read_until(fd: int, selector: selectors.BaseSelector, marker: bytes, timeout: float, limit: int) -> tuple[bytes, bool | None]:
+    """Read the non-blocking ``fd`` until its output ends with ``marker``; found is None at EOF.
 
-    def __init__(self, popen: subprocess.Popen, on_kill=None):
-        self._popen = popen
-        self._fd = popen.stdout.fileno()
+    A reply that is due at once (a pdb command) is caught by polling for a
+    moment before sleeping: on a virtual machine, waking a sleeping reader
+    costs more than most pdb commands take.
+    """
+    buf = BoundedBuffer(limit)
+    start = time.monotonic()
+    deadline, spin_until = start + timeout, start + SPIN_SECONDS
+    while True:
+        try:
+            chunk = os.read(fd, READ_CHUNK)
+        except BlockingIOError:
+            now = time.monotonic()
+            if now >= deadline:
+                return buf.getvalue(), False
+            if now >= spin_until:
+                selector.select(deadline - now)
+            continue
+        except OSError:
+            chunk = b""
+        if not chunk:
+            return buf.getvalue(), None
+        buf.add(chunk)
+        if buf.endswith(marker):
+            return buf.getvalue(strip_marker=marker), True
+
+
+class LocalProcess(InteractiveProcess):
+    """A sandboxed process with pipes, read with select (never by sleeping).
+
+    ``child`` is a ``subprocess.Popen`` or a :class:`ForkedChild` of the warm
+    interpreter; it leads its own session, so killing its group kills what it started.
+    """
+
+    def __init__(self, child, stdin: int, stdout: int, on_kill=None):
+        self._child = child
+        self._stdin, self._fd = stdin, stdout
+        os.set_blocking(stdout, False)
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._fd, selectors.EVENT_READ)
         self._eof = False
@@ -127,83 +171,67 @@ class LocalProcess(InteractiveProcess):
 
     @property
     def pid(self) -> int:
-        return self._popen.pid
+        return self._child.pid
 
     def write(self, data: bytes) -> None:
+        view = memoryview(data)
         try:
-            self._popen.stdin.write(data)
-            self._popen.stdin.flush()
-        except (BrokenPipeError, OSError, ValueError) as exc:
+            while view:
+                view = view[os.write(self._stdin, view) :]
+        except OSError as exc:
             raise SandboxError("the process has exited and takes no more input") from exc
 
     def read_until(self, marker: bytes, timeout: float, limit: int) -> tuple[bytes, bool]:
-        buf = BoundedBuffer(limit)
-        deadline = time.monotonic() + timeout
-        while not self._eof:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return buf.getvalue(), False
-            if not self._selector.select(remaining):
-                continue
-            try:
-                chunk = os.read(self._fd, READ_CHUNK)
-            except OSError:
-                chunk = b""
-            if not chunk:
-                self._eof = True
-                break
-            buf.add(chunk)
-            if buf.endswith(marker):
-                return buf.getvalue(strip_marker=marker), True
-        return buf.getvalue(), False
+        if self._eof:
+            return b"", False
+        data, found = read_until(self._fd, self._selector, marker, timeout, limit)
+        self._eof = found is None
+        return data, bool(found)
 
     def alive(self) -> bool:
-        if self._eof and self._popen.returncode is None:
+        if self._eof and self._child.returncode is None:
             # Output closes just before the process is gone: give it a moment.
             try:
-                self._popen.wait(timeout=1)
+                self._child.wait(timeout=1)
             except subprocess.TimeoutExpired:
                 pass
-        return self._popen.poll() is None
+        return self._child.poll() is None
 
     def interrupt(self) -> None:
         if self.alive():
-            try:
-                os.kill(self._popen.pid, signal.SIGUSR1)
-            except ProcessLookupError:
-                pass
+            self._child.send_signal(signal.SIGUSR1)
 
     def kill(self) -> None:
         try:
-            os.killpg(self._popen.pid, signal.SIGKILL)
+            os.killpg(self._child.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        try:
-            self._popen.kill()
-        except ProcessLookupError:
-            pass
-        for stream in (self._popen.stdin, self._popen.stdout):
+        self._child.kill()
+        for fd in (self._stdin, self._fd):
             try:
-                stream.close()
+                os.close(fd)
             except OSError:
                 pass
+        self._stdin = self._fd = -1
         try:
             self._selector.close()
         except (OSError, ValueError):
             pass
-        self._popen.wait()
+        self._child.wait()
         if self._on_kill is not None:
             self._on_kill(self)
             self._on_kill = None
 
     @property
     def exit_code(self) -> int | None:
-        return self._popen.poll()
+        return self._child.poll()
 
 
-def _cleanup(root: str, uid: int | None, processes: set) -> None:
+def _cleanup(root: str, uid: int | None, processes: set, warm_slot: list) -> None:
     for proc in list(processes):
         proc.kill()
+    if warm_slot[0] is not None:
+        warm_slot[0].close()
     if uid is not None:
         _kill_uid(uid, wait=2.0)
     shutil.rmtree(root, ignore_errors=True)
@@ -280,7 +308,12 @@ class LocalSandbox(Sandbox):
         drop_privileges: when root, run task code as a fresh unprivileged uid
             (default: when root and the interpreter is reachable by such a uid).
         cut_network: give each process an empty network namespace, where the OS allows.
+        warm: run ``python SCRIPT`` and ``python -m MODULE`` by forking a warm
+            interpreter (pytest and pdb imported) instead of starting one; see
+            ``support/zygote.py``.
     """
+
+    forks_python = True
 
     def __init__(
         self,
@@ -288,6 +321,7 @@ class LocalSandbox(Sandbox):
         python: str | None = None,
         drop_privileges: bool | None = None,
         cut_network: bool | None = None,
+        warm: bool = True,
     ):
         self.limits = limits or Limits()
         self.python = python or default_python()
@@ -337,7 +371,19 @@ class LocalSandbox(Sandbox):
         )
         self._processes: set[LocalProcess] = set()
         self._closed = False
-        self._finalizer = weakref.finalize(self, _cleanup, self.root, self.uid, self._processes)
+        self._warm_slot: list[WarmPython | None] = [None]
+        self._finalizer = weakref.finalize(self, _cleanup, self.root, self.uid, self._processes, self._warm_slot)
+        self.forks_python = warm
+        if warm:
+            self._warm = self._start_warm()
+
+    @property
+    def _warm(self) -> WarmPython | None:
+        return self._warm_slot[0]
+
+    @_warm.setter
+    def _warm(self, value: WarmPython | None) -> None:
+        self._warm_slot[0] = value
 
     def _make_private_dirs(self) -> None:
         os.mkdir(self.workdir)
@@ -355,10 +401,10 @@ class LocalSandbox(Sandbox):
 
     def reset_workspace(self, files: Mapping[str, bytes], readonly: Sequence[str] = ()) -> None:
         self._check_open()
-        if self.uid is not None:
-            _kill_uid(self.uid)
         for proc in list(self._processes):
             proc.kill()
+        if self.uid is not None:
+            self._kill_all()
         for base in (self.workdir, self.tmpdir):
             shutil.rmtree(base, ignore_errors=True)
         self._make_private_dirs()
@@ -410,27 +456,88 @@ class LocalSandbox(Sandbox):
             pass
 
     # -- processes ---------------------------------------------------------
+    def _kill_all(self) -> None:
+        """Kill every process of the sandbox's uid: through the warm interpreter when it is up."""
+        warm = self._warm
+        if warm is not None and warm.alive() and warm.ready(0):
+            try:
+                if warm.kill_all():
+                    return
+            except SandboxError:
+                pass
+        _kill_uid(self.uid)
+
     def _env(self, extra: Mapping[str, str] | None) -> dict[str, str]:
         path = os.pathsep.join([os.path.dirname(self.python), "/usr/local/bin", "/usr/bin", "/bin"])
         return sandbox_env(path, self.tmpdir, extra)
 
-    def _popen(self, argv: Sequence[str], env: Mapping[str, str] | None, stdin) -> subprocess.Popen:
+    def _start_warm(self) -> WarmPython | None:
+        env = self._env(None)
+        env["TMPDIR"] = env["HOME"] = self.root  # its own scratch: the workspace and tmp are reset under it
+        argv = [*network_prefix(self.uid, self.cut_network), self.python, os.path.join(self.support_dir, "zygote.py")]
+        try:
+            return WarmPython(argv, env, cwd=self.support_dir, uid=self.uid, rlimits=rlimits(self.limits))
+        except SandboxError:
+            return None
+
+    def wait_warm(self, timeout: float) -> bool:
+        return self.forks_python and self._warm is not None and self._warm.ready(timeout)
+
+    def _warm_for(self, argv: list[str], env: dict[str, str]) -> WarmPython | None:
+        """The warm interpreter, if it can run ``argv`` (``python SCRIPT|-m MODULE ...``)."""
+        if self._warm is None or len(argv) < 2 or argv[0] != self.python:
+            return None
+        if not (argv[1] == "-m" and len(argv) > 2 or argv[1].endswith(".py")):
+            return None
+        if not self._warm.alive():
+            self._warm.close()
+            self._warm = self._start_warm()  # for the next run; this one starts cold
+            return None
+        if not self._warm.serves(env) or not self._warm.ready(0):
+            return None
+        return self._warm
+
+    def _start(self, argv: Sequence[str], env: Mapping[str, str] | None, interactive: bool):
+        """Start ``argv`` in the workspace; returns (child, its stdout's read end, its stdin's write end)."""
         self._check_open()
         argv = list(argv)
         if argv and argv[0] in ("python", "python3"):
             argv[0] = self.python
+        env = self._env(env)
+        out_r, out_w = os.pipe()
+        in_r, in_w = os.pipe() if interactive else (None, None)
+        try:
+            warm = self._warm_for(argv, env)
+            if warm is not None:
+                try:
+                    child = ForkedChild(warm, warm.fork(argv[1:], env, self.workdir, out_w, in_r))
+                except SandboxError:
+                    warm = None
+            if warm is None:
+                child = self._popen(argv, env, out_w, in_r)
+        except BaseException:
+            for fd in (out_r, in_w):
+                if fd is not None:
+                    os.close(fd)
+            raise
+        finally:
+            for fd in (out_w, in_r):
+                if fd is not None:
+                    os.close(fd)
+        return child, out_r, in_w
+
+    def _popen(self, argv: list[str], env: dict[str, str], stdout: int, stdin: int | None) -> subprocess.Popen:
         argv = self._prefix + argv
         try:
             return subprocess.Popen(
                 argv,
-                stdin=stdin,
-                stdout=subprocess.PIPE,
+                stdin=subprocess.DEVNULL if stdin is None else stdin,
+                stdout=stdout,
                 stderr=subprocess.STDOUT,
                 cwd=self.workdir,
-                env=self._env(env),
+                env=env,
                 start_new_session=True,
                 close_fds=True,
-                bufsize=0,
             )
         except OSError as exc:
             if exc.errno in (errno.EAGAIN, errno.ENOMEM):
@@ -447,9 +554,8 @@ class LocalSandbox(Sandbox):
         output_limit: int | None = None,
     ) -> ExecResult:
         start = time.monotonic()
-        popen = self._popen(argv, env, subprocess.DEVNULL)
+        child, fd, _ = self._start(argv, env, interactive=False)
         buf = BoundedBuffer(output_limit or self.limits.output_bytes)
-        fd = popen.stdout.fileno()
         timed_out = False
         with selectors.DefaultSelector() as sel:
             sel.register(fd, selectors.EVENT_READ)
@@ -457,21 +563,21 @@ class LocalSandbox(Sandbox):
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    timed_out = popen.poll() is None
+                    timed_out = child.poll() is None
                     break
                 if sel.select(min(remaining, 0.5)):
                     chunk = os.read(fd, READ_CHUNK)
                     if not chunk:
                         break
                     buf.add(chunk)
-                elif popen.poll() is not None:
+                elif child.poll() is not None:
                     break  # exited, but a stray child holds the pipe open
         try:
-            os.killpg(popen.pid, signal.SIGKILL)
+            os.killpg(child.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        popen.stdout.close()
-        code = popen.wait()
+        os.close(fd)
+        code = child.wait()
         return ExecResult(
             exit_code=None if timed_out else code,
             output=buf.getvalue(),
@@ -481,8 +587,8 @@ class LocalSandbox(Sandbox):
         )
 
     def spawn(self, argv: Sequence[str], env: Mapping[str, str] | None = None) -> LocalProcess:
-        popen = self._popen(argv, env, subprocess.PIPE)
-        proc = LocalProcess(popen, on_kill=self._processes.discard)
+        child, stdout, stdin = self._start(argv, env, interactive=True)
+        proc = LocalProcess(child, stdin, stdout, on_kill=self._processes.discard)
         self._processes.add(proc)
         return proc
 

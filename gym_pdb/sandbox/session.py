@@ -93,7 +93,11 @@ class PdbSession:
         return self._spawn()
 
     def _spawn(self) -> PdbReply:
-        """Start the debugger: hand the settings to the standby driver, then make a new standby."""
+        """Start the debugger: hand the settings to the standby driver, then make a new standby.
+
+        Where the sandbox forks a warm interpreter for each start, the standby
+        is forked when it is needed instead.
+        """
         self.stop()
         token = secrets.token_hex(8)
         self._sentinel = f"<<gym-pdb:{token}>>".encode()
@@ -109,7 +113,8 @@ class PdbSession:
         process.write(json.dumps(config).encode() + b"\n")
         self._process = process
         reply = self._read(restarted=True)
-        self._prepare_standby()
+        if not self.sandbox.forks_python:
+            self._prepare_standby()
         return reply
 
     def _prepare_standby(self) -> None:

@@ -50,13 +50,17 @@ def test_plan_finds_a_breakpoint_the_first_continue_reaches(plan):
 
 
 def test_gym_pdb_half_and_report(plan, tmp_path):
-    gym = cmp.bench_gym_pdb(plan, "local", warmup=0, reps=1, ops=FAST_OPS)
-    for key in FAST_OPS:
-        (values,) = gym["samples"][key].values()
-        assert len(values) == 1 and values[0] > 0, key
-    (reached,) = gym["checks"]["c_reached"].values()
-    assert reached == [(plan[0]["entry"], plan[0]["bp_line"])]
-    floor = cmp.bench_floor(plan, "MiniNightmare", warmup=0, reps=1)
+    env = cmp.open_env("local", "MiniNightmare", plan[0]["name"])
+    try:
+        gym = cmp.bench_gym_pdb(plan, env, warmup=0, reps=1, ops=FAST_OPS)
+        for key in FAST_OPS:
+            (values,) = gym["samples"][key].values()
+            assert len(values) == 1 and values[0] > 0, key
+        (reached,) = gym["checks"]["c_reached"].values()
+        assert reached == [(plan[0]["entry"], plan[0]["bp_line"])]
+        floor = cmp.bench_floor(plan, "MiniNightmare", warmup=0, reps=1, gym_env=env)
+    finally:
+        env.close()
     assert set(floor["samples"]) == {key for key, _ in cmp.FLOOR_ROWS}
     summary = cmp.summarize(gym, None, floor)
     assert summary["eval_vs_bare_pytest"] > 0

@@ -524,3 +524,70 @@ def test_claims_of_killed_processes_are_taken_over_or_pruned(pool, client):
         with DockerSandbox(attach=pool) as second:
             second.reset_workspace({})
             assert second.container_id == other
+
+
+# -- the warm interpreter -------------------------------------------------------
+
+
+def warm_ready(sb) -> None:
+    assert sb.wait_warm(60), "the zygote did not come up"
+
+
+def test_python_scripts_are_forked_by_the_warm_interpreter_and_confined(sb):
+    warm_ready(sb)
+    sb.write_file(
+        "report.py",
+        b"import os, sys\nprint(os.getuid(), os.getcwd(), sys.argv, sys.path[0], os.environ.get('EXTRA'), os.getsid(0) == os.getpid())\n"
+        b"print([l.strip() for l in open('/proc/self/status') if l.startswith(('CapEff', 'CapPrm', 'NoNewPrivs'))])\n"
+        b"print(open('/proc/%d/cmdline' % os.getppid()).read().replace('\\0', ' '))\n"
+        b"raise SystemExit(3)\n",
+    )
+    c = sb._container()
+    assert sb._warm_request(c, ["python3", "report.py"], sb._env(None)) is not None
+    result = sb.run(["python3", "report.py", "a"], timeout=20, env={"EXTRA": "x"})
+    first, caps, parent = result.text.splitlines()
+    assert first == f"{c.uid} /workspace ['report.py', 'a'] /workspace x True"
+    assert "CapEff:\\t0000000000000000" in caps and "CapPrm:\\t0000000000000000" in caps and "NoNewPrivs:\\t1" in caps
+    assert "zygote.py" in parent
+    assert result.exit_code == 3
+    sb.write_file("die.py", b"import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    assert sb.run(["python3", "die.py"], timeout=20).exit_code == -9
+
+
+def test_warm_runs_time_out_and_leave_no_process_behind(sb):
+    warm_ready(sb)
+    sb.write_file("spin.py", b"import subprocess\nsubprocess.Popen(['sleep', '300'])\nprint('started', flush=True)\nwhile True: pass\n")
+    start = time.monotonic()
+    result = sb.run(["python3", "spin.py"], timeout=1.5)
+    assert result.timed_out and "started" in result.text and time.monotonic() - start < 10
+    proc = sb.spawn(["python3", "spin.py"])
+    assert proc.read_until(b"started\n", 10, 1000)[1]
+    proc.kill()
+    time.sleep(0.5)
+    left = sb._control("ps -eo args").decode()
+    assert "sleep 300" not in left and "sleep 2147483647" not in left  # the connectors end with their programs
+
+
+def test_task_code_cannot_reach_the_zygote_which_outlives_resets(sb):
+    from gym_pdb.sandbox.docker import WARM_FIFO
+
+    warm_ready(sb)
+    zygote = int(sb._control("pgrep -f zygote.py").split()[0])
+    sb.write_file(
+        "evil.py",
+        f"import os\nfor act in (lambda: open({WARM_FIFO!r}, 'w'), lambda: os.kill({zygote}, 9)):\n"
+        "    try:\n        act()\n        print('reached')\n    except PermissionError:\n        print('refused')\n".encode(),
+    )
+    assert sb.run(["python3", "evil.py"], timeout=20).text == "refused\nrefused\n"
+    sb.reset_workspace({"a.py": b"print('fine')\n"})
+    assert int(sb._control("pgrep -f zygote.py").split()[0]) == zygote
+    assert sb.run(["python3", "a.py"], timeout=20).text == "fine\n"
+
+
+def test_a_dead_zygote_is_replaced_and_runs_start_cold_meanwhile(sb):
+    warm_ready(sb)
+    sb._control("pkill -9 -f zygote.py")
+    time.sleep(0.2)
+    assert sb.run(["python3", "prog.py"], timeout=20).text == "hi\n"
+    warm_ready(sb)
+    assert sb.run(["python3", "prog.py"], timeout=20).text == "hi\n"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-SUPPORT_SCRIPTS = ("pdb_driver.py", "eval_plugin.py", "pytest.ini")
+SUPPORT_SCRIPTS = ("pdb_driver.py", "eval_plugin.py", "zygote.py", "pytest.ini")
 
 
 def support_files() -> dict[str, bytes]:

@@ -1,0 +1,198 @@
+"""The host's end of a warm Python (``support/zygote.py``): fork a ready interpreter per run.
+
+A sandbox that has one runs ``python ARGS`` by asking the zygote to fork,
+which skips the interpreter's start and pytest's imports (most of a short
+test run). The zygote confines each child as the sandbox would (session,
+limits, uid); the host keeps its pipes and a pidfd of the child, so waiting,
+killing and reading work as for any other process of the sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import threading
+import time
+from typing import Mapping, Sequence
+
+from gym_pdb.sandbox.base import SandboxError
+
+MAX_MESSAGE = 65536
+INTERPRETER_VARIABLES = "PYTHON"  # variables read at interpreter start: a warm one can't change them
+
+
+class WarmPython:
+    """A zygote process of one sandbox, and the socket to it.
+
+    Args:
+        argv: the command that starts it, ``zygote.py`` included (the sandbox
+            prepends its network confinement).
+        env: its environment: that of the sandbox's processes.
+        cwd: a folder that outlives the workspace's resets.
+    """
+
+    def __init__(self, argv: Sequence[str], env: Mapping[str, str], cwd: str, uid: int | None, rlimits: Sequence):
+        self.env = dict(env)
+        host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        config = json.dumps({"uid": uid, "rlimits": [list(r) for r in rlimits]})
+        try:
+            self._popen = subprocess.Popen(
+                [*argv, str(zygote_end.fileno()), config],
+                pass_fds=[zygote_end.fileno()],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd=cwd,
+                env=self.env,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            host_end.close()
+            raise SandboxError(f"could not start the warm interpreter: {exc}") from exc
+        finally:
+            zygote_end.close()
+        self._sock = host_end
+        self._lock = threading.Lock()
+        self._exits: dict[int, int] = {}
+        self._ready: bool | None = None
+        self._closed = False
+
+    def serves(self, env: Mapping[str, str]) -> bool:
+        """Whether a program with ``env`` may run here: its interpreter settings are the zygote's."""
+        ours = {k: v for k, v in self.env.items() if k.startswith(INTERPRETER_VARIABLES) and k != "PYTHONPATH"}
+        theirs = {k: v for k, v in env.items() if k.startswith(INTERPRETER_VARIABLES) and k != "PYTHONPATH"}
+        return ours == theirs
+
+    def ready(self, timeout: float) -> bool:
+        """Wait (up to ``timeout``) until the zygote has warmed up; False if it is not ready."""
+        with self._lock:
+            deadline = time.monotonic() + timeout
+            while self._ready is None and not self._closed:
+                message = self._receive(deadline)
+                if message is None and not self._closed:
+                    return False  # still warming up
+                if message and "ready" in message:
+                    self._ready = True
+            return bool(self._ready) and self.alive()
+
+    def fork(self, argv: Sequence[str], env: Mapping[str, str], cwd: str, stdout: int, stdin: int | None) -> int:
+        """Start ``python ARGV`` with these streams; returns its pid."""
+        fds = [stdout] + ([stdin] if stdin is not None else [])
+        return self._request({"argv": list(argv), "env": dict(env), "cwd": cwd}, fds)
+
+    def kill_all(self, timeout: float = 5.0) -> bool:
+        """Kill every process of the sandbox's uid (a fork, not an exec: cheaper than ``kill -1``)."""
+        pid = self._request({"kill_all": True}, [])
+        return self.exit_code(pid, timeout) == 0
+
+    def _request(self, message: dict, fds: list[int]) -> int:
+        request = json.dumps(message).encode()
+        with self._lock:
+            try:
+                if fds:
+                    socket.send_fds(self._sock, [request], fds)
+                else:
+                    self._sock.send(request)
+            except OSError as exc:
+                raise SandboxError(f"the warm interpreter is gone: {exc}") from exc
+            deadline = time.monotonic() + 10
+            while True:
+                message = self._receive(deadline)
+                if message is None:
+                    raise SandboxError("the warm interpreter did not answer")
+                if "pid" in message and "ready" not in message:
+                    return message["pid"]
+                if "error" in message:
+                    raise SandboxError(f"the warm interpreter could not fork: {message['error']}")
+
+    def exit_code(self, pid: int, timeout: float) -> int | None:
+        """The exit code of a child that has ended (the zygote reports it once it has reaped it)."""
+        with self._lock:
+            deadline = time.monotonic() + timeout
+            while pid not in self._exits:
+                if self._receive(deadline) is None:
+                    return None
+            return self._exits.pop(pid)
+
+    def _receive(self, deadline: float) -> dict | None:
+        """The next message that is not an exit report (those are kept); None at EOF or the deadline."""
+        while not self._closed:
+            remaining = max(0.0, deadline - time.monotonic())
+            if not select.select([self._sock], [], [], remaining)[0]:
+                return None
+            try:
+                data = self._sock.recv(MAX_MESSAGE)
+            except OSError:
+                data = b""
+            if not data:
+                self._closed = True
+                return None
+            message = json.loads(data)
+            if "exit" in message:
+                self._exits[message["exit"]] = message["code"]
+                return {}
+            return message
+        return None
+
+    def alive(self) -> bool:
+        return not self._closed and self._popen.poll() is None
+
+    def close(self) -> None:
+        self._closed = True
+        self._sock.close()
+        try:
+            self._popen.kill()
+        except ProcessLookupError:
+            pass
+        self._popen.wait()
+
+
+class ForkedChild:
+    """A child of the zygote, with the part of ``subprocess.Popen``'s interface the sandbox uses."""
+
+    def __init__(self, zygote: WarmPython, pid: int):
+        self.zygote = zygote
+        self.pid = pid
+        self.returncode: int | None = None
+        try:
+            self._pidfd: int | None = os.pidfd_open(pid)
+        except OSError:  # already ended and reaped
+            self._pidfd = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None and self._ended(0):
+            self._collect()
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            if not self._ended(timeout):
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+            self._collect()
+        return self.returncode
+
+    def _ended(self, timeout: float | None) -> bool:
+        if self._pidfd is None:
+            return True
+        return bool(select.select([self._pidfd], [], [], timeout)[0])
+
+    def _collect(self) -> None:
+        code = self.zygote.exit_code(self.pid, timeout=2.0)
+        self.returncode = code if code is not None else -signal.SIGKILL
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+
+    def send_signal(self, sig: int) -> None:
+        if self._pidfd is not None:
+            try:
+                signal.pidfd_send_signal(self._pidfd, sig)
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)

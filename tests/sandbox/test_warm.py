@@ -1,0 +1,186 @@
+"""The warm interpreter: ``python SCRIPT`` forked from a zygote behaves as a fresh one.
+
+Mostly the local sandbox; the Docker sandbox's own cases are in test_docker.py.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from gym_pdb.sandbox.base import Limits
+from gym_pdb.sandbox.local import LocalSandbox
+from gym_pdb.sandbox.warm import ForkedChild
+from tests.conftest import own_processes
+
+IS_ROOT = os.geteuid() == 0
+
+REPORT = b"""
+import json, os, resource, sys, tempfile
+print(json.dumps({
+    "argv": sys.argv, "path0": sys.path[0], "cwd": os.getcwd(), "uid": os.getuid(), "gid": os.getgid(),
+    "groups": os.getgroups(), "sid": os.getsid(0), "pid": os.getpid(), "env": dict(os.environ),
+    "tmp": tempfile.gettempdir(), "nproc": resource.getrlimit(resource.RLIMIT_NPROC),
+    "cpu": resource.getrlimit(resource.RLIMIT_CPU), "fds": sorted(map(int, os.listdir("/proc/self/fd"))),
+    "net": open("/proc/net/dev").read().count(":"), "main": __name__, "file": __file__,
+}))
+"""
+
+
+def warm_ready(sb) -> None:
+    assert sb.wait_warm(60)
+
+
+@pytest.fixture
+def sandbox():
+    sb = LocalSandbox(limits=Limits(memory_bytes=1024**3, processes=64, cpu_seconds=50))
+    sb.reset_workspace({"report.py": REPORT, "pkg/__init__.py": b"", "pkg/__main__.py": REPORT})
+    warm_ready(sb)
+    yield sb
+    sb.close()
+
+
+def run_json(sb, argv, **kwargs):
+    import json
+
+    result = sb.run(argv, timeout=20, **kwargs)
+    assert result.exit_code == 0, result.text
+    return json.loads(result.text)
+
+
+def test_python_script_is_forked_and_sees_what_a_fresh_interpreter_sees(sandbox):
+    child, out, _ = sandbox._start(["python", "report.py"], None, interactive=False)
+    assert isinstance(child, ForkedChild)
+    os.close(out)
+    child.wait(10)
+    report = run_json(sandbox, ["python", "report.py", "a", "b"], env={"EXTRA": "1"})
+    assert report["argv"] == ["report.py", "a", "b"]
+    assert report["path0"] == sandbox.workdir and report["cwd"] == sandbox.workdir
+    assert report["main"] == "__main__" and report["file"].endswith("report.py")
+    assert report["env"]["EXTRA"] == "1" and report["env"]["TMPDIR"] == sandbox.tmpdir
+    assert "GYM_PDB_DATA" not in report["env"]
+    assert report["tmp"] == sandbox.tmpdir
+    assert report["sid"] == report["pid"]  # its own session: killing the group kills what it starts
+    assert report["fds"] == [0, 1, 2, 3]  # 3: the listing itself; nothing of the zygote's leaks in
+    assert report["cpu"] == [50, 50] and report["nproc"] == [64, 64]
+    assert report["net"] <= 3  # header lines and lo only
+    if IS_ROOT:
+        assert report["uid"] == sandbox.uid == report["gid"] and report["groups"] == []
+
+
+def test_python_m_module_and_pythonpath(sandbox):
+    report = run_json(sandbox, ["python", "-m", "pkg", "x"], env={"PYTHONPATH": "/opt/nowhere"})
+    assert report["argv"][0].endswith("pkg/__main__.py") and report["argv"][1:] == ["x"]
+    assert report["path0"] == sandbox.workdir
+    assert report["main"] == "__main__"
+
+
+def test_exit_codes_and_tracebacks_as_the_interpreter_gives_them(sandbox):
+    cases = {
+        b"raise SystemExit(3)\n": (3, ""),
+        b"import sys; sys.exit('bye')\n": (1, "bye"),
+        b"1 / 0\n": (1, "ZeroDivisionError"),
+        b"import os; os._exit(7)\n": (7, ""),
+        b"import os, signal; os.kill(os.getpid(), signal.SIGKILL)\n": (-signal.SIGKILL, ""),
+        b"import atexit; atexit.register(print, 'at exit')\n": (0, "at exit"),
+        b"import threading, time; threading.Thread(target=lambda: (time.sleep(0.2), print('joined'))).start()\n": (
+            0,
+            "joined",
+        ),
+    }
+    for source, (code, text) in cases.items():
+        sandbox.write_file("case.py", source)
+        result = sandbox.run(["python", "case.py"], timeout=20)
+        assert result.exit_code == code, (source, result)
+        assert text in result.text, (source, result.text)
+
+
+def test_random_state_is_not_shared_between_runs(sandbox):
+    sandbox.write_file("rand.py", b"import random; print(random.random())\n")
+    values = {sandbox.run(["python", "rand.py"], timeout=20).text for _ in range(3)}
+    assert len(values) == 3
+
+
+def test_interactive_process_and_timeout(sandbox):
+    sandbox.write_file("echo.py", b"import sys\nfor line in sys.stdin:\n    print('got', line.strip(), end='>')\n")
+    proc = sandbox.spawn(["python", "echo.py"])
+    proc.write(b"one\n")
+    assert proc.read_until(b">", 10, 1000) == (b"got one", True)
+    proc.kill()
+    assert not proc.alive() and proc.exit_code == -signal.SIGKILL
+    sandbox.write_file("spin.py", b"import subprocess, time\nsubprocess.Popen(['sleep', '300'])\nwhile True: pass\n")
+    start = time.monotonic()
+    result = sandbox.run(["python", "spin.py"], timeout=1)
+    assert result.timed_out and time.monotonic() - start < 5
+    if IS_ROOT:
+        time.sleep(0.2)
+        assert [p for p in own_processes(sandbox.uid)] == []
+
+
+def test_limits_hold_in_forked_children(sandbox):
+    sandbox.write_file("hog.py", b"x = bytearray(2 * 1024**3)\n")
+    assert sandbox.run(["python", "hog.py"], timeout=20).exit_code != 0
+    sandbox.write_file(
+        "bomb.py",
+        b"import os\nn = 0\ntry:\n    while n < 500:\n        if os.fork() == 0:\n            import time; time.sleep(30); os._exit(0)\n"
+        b"        n += 1\nexcept OSError:\n    print('stopped at', n)\n",
+    )
+    result = sandbox.run(["python", "bomb.py"], timeout=20)
+    if IS_ROOT:
+        assert "stopped at" in result.text and int(result.text.split()[-1]) < 64
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="the zygote is out of the task's reach only when it runs as root")
+def test_task_code_cannot_touch_the_zygote_and_it_outlives_resets(sandbox):
+    zygote = sandbox._warm._popen.pid
+    sandbox.write_file("evil.py", f"import os, signal\nos.kill({zygote}, signal.SIGKILL)\n".encode())
+    result = sandbox.run(["python", "evil.py"], timeout=20)
+    assert "PermissionError" in result.text
+    sandbox.reset_workspace({"report.py": REPORT})
+    assert sandbox._warm._popen.poll() is None
+    child, out, _ = sandbox._start(["python", "report.py"], None, interactive=False)
+    assert isinstance(child, ForkedChild)
+    os.close(out)
+    child.wait(10)
+
+
+def test_a_dead_zygote_is_replaced_and_runs_start_cold_meanwhile(sandbox):
+    old = sandbox._warm
+    os.kill(old._popen.pid, signal.SIGKILL)
+    old._popen.wait()
+    assert run_json(sandbox, ["python", "report.py"])["main"] == "__main__"
+    assert sandbox._warm is not old
+    warm_ready(sandbox)
+    child, out, _ = sandbox._start(["python", "report.py"], None, interactive=False)
+    assert isinstance(child, ForkedChild)
+    os.close(out)
+    child.wait(10)
+
+
+def test_close_stops_the_zygote():
+    sb = LocalSandbox()
+    warm_ready(sb)
+    zygote = sb._warm._popen
+    sb.close()
+    assert zygote.poll() is not None
+
+
+def test_warm_and_cold_eval_agree(backend):
+    from gym_pdb.sandbox import make_sandbox
+    from gym_pdb.tasks.suites import load_demo
+    from gym_pdb.tools.context import ToolSettings
+    from gym_pdb.tools.eval import run_task_tests
+
+    settings = ToolSettings()
+    for task in load_demo().values():
+        outcomes = []
+        for warm in (True, False):
+            with make_sandbox(backend, warm=warm) as sb:
+                sb.reset_workspace({p: t.encode() for p, t in task.files.items()}, readonly=task.test_files)
+                assert sb.wait_warm(60) == warm
+                result = run_task_tests(sb, task, settings)
+            outcomes.append([(t.nodeid, t.outcome, t.details) for t in result.tests])
+        assert outcomes[0] == outcomes[1] and outcomes[0]
