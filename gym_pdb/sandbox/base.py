@@ -101,7 +101,7 @@ class Sandbox(abc.ABC):
     limits: Limits
     info: SandboxInfo
     #: Whether ``python SCRIPT``/``python -m MODULE`` fork an interpreter that is
-    #: already warm, so that starting one ahead of time (a standby) gains nothing.
+    #: already warm (pytest and pdb imported) instead of starting one.
     forks_python: bool = False
 
     @abc.abstractmethod

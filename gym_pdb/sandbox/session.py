@@ -22,6 +22,7 @@ from gym_pdb.sandbox.base import InteractiveProcess, Sandbox, SandboxError
 RUNNERS = ("python", "pytest")
 QUIT_COMMANDS = {"q", "quit", "exit"}
 RESTART_COMMANDS = {"restart", "run"}
+STALE = "\x1egym-pdb-stale-standby"  # pdb_driver.STALE
 
 
 @dataclass
@@ -74,6 +75,7 @@ class PdbSession:
         self._process: InteractiveProcess | None = None
         self._standby: InteractiveProcess | None = None
         self._standby_thread: threading.Thread | None = None
+        self._standby_for: tuple[str, ...] = ()
         self._sentinel = b""
         self._state_mark = b""
 
@@ -92,11 +94,12 @@ class PdbSession:
     def restart(self) -> PdbReply:
         return self._spawn()
 
-    def _spawn(self) -> PdbReply:
+    def _spawn(self, retry: bool = True) -> PdbReply:
         """Start the debugger: hand the settings to the standby driver, then make a new standby.
 
-        Where the sandbox forks a warm interpreter for each start, the standby
-        is forked when it is needed instead.
+        A standby for the pytest runner has prepared the session for its target
+        (configuration and session start done); one that finds pytest's
+        configuration files changed since says so, and a fresh one takes over.
         """
         self.stop()
         token = secrets.token_hex(8)
@@ -112,17 +115,19 @@ class PdbSession:
         process = self._take_standby()
         process.write(json.dumps(config).encode() + b"\n")
         self._process = process
+        self._prepare_standby()  # while this one starts: two cores start sooner than one
         reply = self._read(restarted=True)
-        if not self.sandbox.forks_python:
-            self._prepare_standby()
+        if retry and reply.ended and STALE in reply.output:
+            return self._spawn(retry=False)
         return reply
 
     def _prepare_standby(self) -> None:
         """Start the next standby driver in the background, off the reply's path."""
+        key = self._standby_key()
 
         def start() -> None:
             try:
-                self._standby = self._start_standby()
+                self._standby = self._start_standby(key)
             except SandboxError:
                 self._standby = None
 
@@ -134,19 +139,25 @@ class PdbSession:
             self._standby_thread.join()
             self._standby_thread = None
 
-    def _start_standby(self) -> InteractiveProcess:
+    def _standby_key(self) -> tuple[str, ...]:
+        """What a standby is started for: pytest's is prepared for its target."""
+        return ("pytest", self.target) if self.runner == "pytest" else (self.runner,)
+
+    def _start_standby(self, key: tuple[str, ...]) -> InteractiveProcess:
         info = self.sandbox.info
-        argv = [info.python, f"{info.support_dir}/pdb_driver.py", "--standby", self.runner]
-        return self.sandbox.spawn(argv, env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+        argv = [info.python, f"{info.support_dir}/pdb_driver.py", "--standby", *key]
+        process = self.sandbox.spawn(argv, env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+        self._standby_for = key
+        return process
 
     def _take_standby(self) -> InteractiveProcess:
         self._join_standby()
         process, self._standby = self._standby, None
-        if process is not None and process.alive():
+        if process is not None and process.alive() and self._standby_for == self._standby_key():
             return process
         if process is not None:
             process.kill()
-        return self._start_standby()
+        return self._start_standby(self._standby_key())
 
     def stop(self) -> None:
         """Stop the debugger (a standby driver stays ready for the next start)."""

@@ -2,7 +2,8 @@
 
 pytest runs with a plugin (``support/eval_plugin.py``) that records every test
 as it finishes and stops a test that runs past its time, so one infinite loop
-fails one test, not the whole run; an overall timeout bounds the run.
+fails one test, not the whole run; an overall timeout bounds the run. The
+failures are read from those records, so pytest's own summary is left out.
 """
 
 from __future__ import annotations
@@ -16,6 +17,13 @@ from gym_pdb.sandbox.base import Sandbox
 from gym_pdb.tasks.task import Task
 from gym_pdb.tools.base import Tool, ToolResult
 from gym_pdb.tools.context import ToolContext, ToolSettings
+
+
+#: pytest plugins that only serve command-line options an eval never passes (cacheprovider would
+#: also write into the workspace): each costs the run a little to load.
+UNUSED_PLUGINS = tuple(
+    arg for name in ("cacheprovider", "junitxml", "pastebin", "stepwise", "setuponly", "setupplan") for arg in ("-p", f"no:{name}")
+)
 
 
 @dataclass
@@ -61,7 +69,7 @@ def run_task_tests(sandbox: Sandbox, task: Task, settings: ToolSettings) -> Eval
     info = sandbox.info
     results = f".gym-pdb-eval-{secrets.token_hex(6)}.jsonl"
     argv = [
-        info.python, "-m", "pytest", "-q", "--tb=short", "-p", "no:cacheprovider", "--noconftest",
+        info.python, "-m", "pytest", "-q", "--tb=short", "--no-summary", *UNUSED_PLUGINS, "--noconftest",
         "-c", f"{info.support_dir}/pytest.ini", "--rootdir", info.workdir,
         "-p", "eval_plugin", "--gym-pdb-results", results, "--gym-pdb-timeout", f"{settings.test_timeout:g}",
         *task.test_files,

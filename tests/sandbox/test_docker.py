@@ -155,6 +155,20 @@ def test_readonly_files_cannot_be_written_removed_or_replaced(sb):
     assert sb.read_file("prog.py").endswith(b"# mine\n")
 
 
+def test_write_file_replaces_a_planted_link_and_keeps_ownership(sb):
+    from gym_pdb.sandbox.docker import CONTROL_WRITE_MAX
+
+    sb.run(["sh", "-c", "rm prog.py; ln -s /etc/hostname prog.py"], timeout=20)
+    for content in (b"print('small')\n", b"#" * (CONTROL_WRITE_MAX + 1) + b"\n"):  # control shell, then upload
+        sb.write_file("prog.py", content)
+        assert sb.read_file("prog.py") == content
+        owner = sb.run(["sh", "-c", "stat -c '%u %a' prog.py; test -L prog.py || echo plain"], timeout=20).text
+        assert owner == f"{sb.info.extra['uid']} 644\nplain\n"
+        assert sb._control("cat /etc/hostname") == b"sandbox\n"
+    sb.write_file("tests/test_prog.py", b"def test_y():\n    pass\n")  # a read-only task file: the host may
+    assert sb.read_file("tests/test_prog.py") == b"def test_y():\n    pass\n"
+
+
 # -- isolation ----------------------------------------------------------------
 
 

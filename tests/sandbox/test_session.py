@@ -118,3 +118,19 @@ def test_huge_output_is_cut(session):
     reply = session.command("n")
     assert len(reply.output) <= session.output_limit + 200
     assert session.command("p 'still here'").output.strip() == "'still here'"
+
+
+def test_a_prepared_pytest_standby_is_not_used_once_the_configuration_changed(session):
+    session.sandbox.write_file("test_checks.py", b"def test_a():\n    x = 1\n\n\ndef check_b():\n    y = 2\n")
+    reply = session.start("pytest", "test_checks.py")
+    assert reply.frame.function == "test_a"
+    session._join_standby()
+    assert session._standby_for == ("pytest", "test_checks.py")  # the next start is prepared
+    session.sandbox.write_file("pytest.ini", b"[pytest]\npython_functions = check_*\n")
+    reply = session.restart()
+    assert reply.frame is not None and reply.frame.function == "check_b", reply.output
+    assert "stale" not in reply.output
+    session.sandbox.remove_file("pytest.ini")
+    session.sandbox.write_file("test_checks.py", b"def test_c():\n    z = 3\n")
+    reply = session.restart()  # a program change is not a configuration change: the standby goes on
+    assert reply.frame.function == "test_c"

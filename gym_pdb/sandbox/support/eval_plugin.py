@@ -113,3 +113,18 @@ def pytest_configure(config):
     path = config.getoption("--gym-pdb-results")
     if path:
         config.pluginmanager.register(Recorder(path, config.getoption("--gym-pdb-timeout")), "gym-pdb-recorder")
+        _skip_final_garbage_collection(config)
+
+
+def _skip_final_garbage_collection(config):
+    """No ``gc.collect()`` at the session's end (as pytester's in-process runs do).
+
+    pytest collects garbage at the end to report exceptions raised in ``__del__``
+    of unreachable objects as warnings; no test outcome depends on them, the
+    process exits right after, and the collection is a fifth of a short run.
+    """
+    try:
+        from _pytest.unraisableexception import gc_collect_iterations_key
+    except ImportError:
+        return
+    config.stash[gc_collect_iterations_key] = 0

@@ -2,7 +2,7 @@
 
     python pdb_driver.py python FILE
     python pdb_driver.py pytest FILE[::TEST]
-    python pdb_driver.py --standby [pytest]   (then one JSON line: runner, target, sentinel, ...)
+    python pdb_driver.py --standby [pytest [TARGET]]   (then one JSON line: runner, target, sentinel, ...)
 
 The prompt is a per-session sentinel preceded by a JSON line with the state
 (current frame, a listing around it, breakpoints), so that the host reads one
@@ -11,6 +11,13 @@ when pdb is done. Breakpoints to restore come in GYM_PDB_BREAKPOINTS (JSON).
 The program's stdin is /dev/null: pdb's commands cannot be eaten by input().
 SIGUSR1 dumps every thread's stack (faulthandler), so the host can say where
 a program that hangs was stuck before it stops it.
+
+A standby for ``pytest TARGET`` prepares the session before its settings
+come: pytest's configuration and session start (most of a start's cost) run
+at once, and the session waits before collection, where the program's code
+is first read. If a file pytest's configuration comes from (``pytest.ini``,
+``pyproject.toml``...) changed in the meantime, it prints STALE and exits:
+the host starts a fresh one.
 """
 
 import bdb
@@ -29,6 +36,10 @@ BREAKPOINTS = []
 CONTEXT = 3
 WORKDIR = os.getcwd()
 CMD_IN = CMD_OUT = None
+STALE = "\x1egym-pdb-stale-standby"
+# pytest plugins that only serve options a debug session never passes (as the eval's).
+UNUSED_PLUGINS = [arg for name in ("cacheprovider", "junitxml", "pastebin", "stepwise", "setuponly", "setupplan") for arg in ("-p", "no:" + name)]
+CONFIG_FILES = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
 
 _restored = []
 
@@ -39,15 +50,18 @@ def configure(argv):
     From the command line and the environment, or, with ``--standby``, from
     the first line of input (JSON): a standby driver has imported pdb and
     pytest already and waits, so that a restart costs only the program's start.
+    A prepared standby (``--standby pytest TARGET``) reads it later (see ``Prepared``).
     """
-    global SENTINEL, STATE_MARK, BREAKPOINTS, CONTEXT, CMD_IN, CMD_OUT
+    global CMD_IN, CMD_OUT
     CMD_IN, CMD_OUT = _open_private_streams()
     if argv[1] == "--standby":
-        if argv[2:] == ["pytest"]:
+        if argv[2:3] == ["pytest"]:
             try:
                 import pytest  # noqa: F401
             except ImportError:
                 pass
+        if argv[2:3] == ["pytest"] and len(argv) > 3:
+            return "pytest", argv[3]
         config = json.loads(CMD_IN.readline() or "null")
         if not config:
             sys.exit(0)
@@ -60,11 +74,49 @@ def configure(argv):
             "breakpoints": json.loads(os.environ.pop("GYM_PDB_BREAKPOINTS", "") or "[]"),
             "context": int(os.environ.pop("GYM_PDB_CONTEXT", CONTEXT)),
         }
+    apply_settings(config)
+    return config["runner"], config["target"]
+
+
+def apply_settings(config):
+    global SENTINEL, STATE_MARK, BREAKPOINTS, CONTEXT
     SENTINEL = config.get("sentinel", SENTINEL)
     STATE_MARK = config.get("state_mark", STATE_MARK)
     BREAKPOINTS = config.get("breakpoints", [])
     CONTEXT = int(config.get("context", CONTEXT))
-    return config["runner"], config["target"]
+
+
+def config_stamp(target):
+    """What pytest's configuration for ``target`` is read from, in the workspace: (path, mtime, size) each."""
+    stamp = []
+    folder = os.path.dirname(os.path.abspath(target.partition("::")[0]))
+    while True:
+        for name in CONFIG_FILES:
+            try:
+                st = os.stat(os.path.join(folder, name))
+            except OSError:
+                continue
+            stamp.append((folder, name, st.st_mtime_ns, st.st_size, st.st_ino))
+        if folder == WORKDIR or not folder.startswith(WORKDIR + os.sep):
+            return stamp
+        folder = os.path.dirname(folder)
+
+
+class Prepared:
+    """Holds a prepared pytest session before collection until the session's settings arrive."""
+
+    def __init__(self, target):
+        self.target = target
+        self.stamp = config_stamp(target)
+
+    def pytest_collection(self, session):
+        config = json.loads(CMD_IN.readline() or "null")
+        if not config:
+            os._exit(0)
+        if config.get("target") != self.target or config_stamp(self.target) != self.stamp:
+            CMD_OUT.write(STALE + "\n")
+            os._exit(3)
+        apply_settings(config)
 
 
 def _open_private_streams():
@@ -210,7 +262,7 @@ def run_python(target):
         return "Post mortem debugger finished."
 
 
-def run_pytest(target):
+def run_pytest(target, prepared=False):
     import pytest
 
     sys.path[0] = WORKDIR
@@ -219,15 +271,15 @@ def run_pytest(target):
             "-q",
             "-s",
             "--tb=short",
-            "-p",
-            "no:cacheprovider",
+            *UNUSED_PLUGINS,
             "--noconftest",
             "--rootdir",
             WORKDIR,
             "--trace",
             "--pdbcls=pdb_driver:SentinelPdb",
             target,
-        ]
+        ],
+        plugins=[Prepared(target)] if prepared else None,
     )
     return "The tests finished (pytest exit code %s)." % (int(code),)
 
@@ -239,7 +291,8 @@ def main():
         return 2
     runner, target = configure(sys.argv)
     faulthandler.register(signal.SIGUSR1, file=CMD_OUT, all_threads=True)
-    message = run_python(target) if runner == "python" else run_pytest(target)
+    prepared = standby and len(sys.argv) > 3
+    message = run_python(target) if runner == "python" else run_pytest(target, prepared)
     CMD_OUT.write("\n" + message + "\n")
     return 0
 
