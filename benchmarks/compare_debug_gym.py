@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_env import HostFloor, stats
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
 RESULTS = HERE / "results"
 DRIVER = HERE / "debug_gym_driver.py"
 DEFAULT_VENV = "/opt/debug-gym-venv"
@@ -494,6 +495,59 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def compact_markdown(report: dict) -> str:
+    """Medians only, the backends side by side: the table of the project's README."""
+    meta = report["meta"]
+    sandboxes = list(report["sandboxes"])
+    lines = [
+        f"Measured {meta['date']} on {meta['machine']} (load average {meta['load_before'][0]:.1f} before, "
+        f"{meta['load_after'][0]:.1f} after); debug-gym {meta.get('debug_gym_version', '-')}; medians in ms "
+        f"of {meta['reps']} samples over {len(meta['tasks'])} Mini Nightmare tasks.",
+        "",
+        "| operation | " + " | ".join(f"{sb}: gym-pdb | debug-gym | speed-up" for sb in sandboxes) + " |",
+        "|---|" + "---|---|---|" * len(sandboxes),
+    ]
+
+    def cell(stats: dict | None) -> str:
+        return "-" if not stats else fmt_ms(stats).split(" / ")[1]
+
+    for i, (_, label) in enumerate(ROWS):
+        cells = []
+        for sb in sandboxes:
+            r = report["sandboxes"][sb]["rows"][i]
+            ratio = "-" if r["ratio"] is None else f"{r['ratio']:.1f}x" + (" (missed)" if r["goal_10x"] is False else "")
+            cells += [cell(r["gym_pdb"]), cell(r["debug_gym"]), ratio]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for sb in sandboxes:
+        summary = report["sandboxes"][sb]
+        verdict = {True: "met", False: "missed on " + "; ".join(summary["goal_10x_misses"]), None: "-"}
+        lines.append(f"- {sb}: 10x on every row but eval: {verdict[summary['goal_10x_met']]}.")
+        if summary["eval_vs_bare_pytest"] is not None:
+            lines.append(
+                f"- {sb}: eval / bare pytest run, timed interleaved: {summary['eval_vs_bare_pytest']:.2f}x "
+                f"(goal <= {GOAL_EVAL_VS_PYTEST})."
+            )
+    return "\n".join(lines) + "\n"
+
+
+def update_readme(path: Path, text: str) -> None:
+    """Replace what lies between this script's markers in ``path`` with ``text``."""
+    begin, end = "<!-- compare_debug_gym: begin -->", "<!-- compare_debug_gym: end -->"
+    doc = path.read_text()
+    if begin not in doc or end not in doc:
+        raise SystemExit(f"{path} has no {begin} ... {end} block")
+    head, rest = doc.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{begin}\n{text.strip()}\n{end}{tail}")
+
+
+def write_readmes(report: dict) -> None:
+    update_readme(REPO / "README.md", compact_markdown(report))
+    update_readme(REPO / "benchmarks" / "README.md", markdown(report))
+    print("tables written into README.md and benchmarks/README.md")
+
+
 def print_table(report: dict) -> None:
     print(markdown(report))
     for sandbox, res in report["raw"].items():
@@ -528,7 +582,7 @@ def docker_ready(image: str | None = None) -> str | None:
     return None
 
 
-def render(saved: Path, out: Path) -> int:
+def render(saved: Path, out: Path, readme: bool = False) -> int:
     """Recompute the summaries from a saved run's samples and write the tables again."""
     report = json.loads(saved.read_text())
     for sandbox, raw in report["raw"].items():
@@ -542,6 +596,8 @@ def render(saved: Path, out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "compare_debug_gym.json").write_text(json.dumps(report, indent=1))
     (out / "compare_debug_gym.md").write_text(markdown(report))
+    if readme:
+        write_readmes(report)
     return 0
 
 
@@ -585,13 +641,18 @@ def main(argv: list[str] | None = None) -> int:
         "--out", default=str(RESULTS), help="folder for compare_debug_gym.{json,md}"
     )
     parser.add_argument(
+        "--readme",
+        action="store_true",
+        help="also write the tables into README.md and benchmarks/README.md (between their markers)",
+    )
+    parser.add_argument(
         "--render",
         metavar="JSON",
         help="measure nothing: rebuild the tables from a saved compare_debug_gym.json",
     )
     args = parser.parse_args(argv)
     if args.render:
-        return render(Path(args.render), Path(args.out))
+        return render(Path(args.render), Path(args.out), args.readme)
 
     probe = PDBEnv(suite=args.suite)
     task_ids = (
@@ -656,6 +717,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(folder, ignore_errors=True)
     print_table(report)
     print(f"written: {out / 'compare_debug_gym.json'}, {out / 'compare_debug_gym.md'}")
+    if args.readme:
+        write_readmes(report)
     return 0
 
 

@@ -67,6 +67,13 @@ def data_dir() -> Path:
     return path
 
 
-def own_processes(uid: int | None) -> list[int]:
-    """Pids of live processes running as ``uid``."""
-    return [] if uid is None else uid_processes(uid)
+def own_processes(uid: int | None, settle: float = 2.0) -> list[int]:
+    """Pids of live processes running as ``uid``, once those already SIGKILLed had ``settle`` seconds to go."""
+    import time
+
+    deadline = time.monotonic() + settle
+    while True:
+        pids = [] if uid is None else uid_processes(uid)
+        if not pids or time.monotonic() >= deadline:
+            return pids
+        time.sleep(0.01)

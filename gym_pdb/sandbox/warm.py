@@ -58,6 +58,7 @@ class WarmPython:
         self._sock = host_end
         self._lock = threading.Lock()
         self._exits: dict[int, int] = {}
+        self._forgotten: set[int] = set()
         self._ready: bool | None = None
         self._closed = False
 
@@ -82,14 +83,14 @@ class WarmPython:
     def fork(self, argv: Sequence[str], env: Mapping[str, str], cwd: str, stdout: int, stdin: int | None) -> int:
         """Start ``python ARGV`` with these streams; returns its pid."""
         fds = [stdout] + ([stdin] if stdin is not None else [])
-        return self._request({"argv": list(argv), "env": dict(env), "cwd": cwd}, fds)
+        return self._request({"argv": list(argv), "env": dict(env), "cwd": cwd}, fds)["pid"]
 
-    def kill_all(self, timeout: float = 5.0) -> bool:
-        """Kill every process of the sandbox's uid (a fork, not an exec: cheaper than ``kill -1``)."""
-        pid = self._request({"kill_all": True}, [])
-        return self.exit_code(pid, timeout) == 0
+    def kill_all(self) -> bool:
+        """Kill every process of the sandbox's uid (no process to start: cheaper than ``kill -1``)."""
+        return bool(self._request({"kill_all": True}, []).get("killed"))
 
-    def _request(self, message: dict, fds: list[int]) -> int:
+    def _request(self, message: dict, fds: list[int]) -> dict:
+        """Send a request; returns its reply (``{"pid": ...}`` for a fork)."""
         request = json.dumps(message).encode()
         with self._lock:
             try:
@@ -104,10 +105,10 @@ class WarmPython:
                 message = self._receive(deadline)
                 if message is None:
                     raise SandboxError("the warm interpreter did not answer")
-                if "pid" in message and "ready" not in message:
-                    return message["pid"]
                 if "error" in message:
                     raise SandboxError(f"the warm interpreter could not fork: {message['error']}")
+                if message and "ready" not in message:
+                    return message
 
     def exit_code(self, pid: int, timeout: float) -> int | None:
         """The exit code of a child that has ended (the zygote reports it once it has reaped it)."""
@@ -117,6 +118,12 @@ class WarmPython:
                 if self._receive(deadline) is None:
                     return None
             return self._exits.pop(pid)
+
+    def forget(self, pid: int) -> None:
+        """Nobody will ask for ``pid``'s exit code: drop it when it comes."""
+        with self._lock:
+            if self._exits.pop(pid, None) is None:
+                self._forgotten.add(pid)
 
     def _receive(self, deadline: float) -> dict | None:
         """The next message that is not an exit report (those are kept); None at EOF or the deadline."""
@@ -133,7 +140,11 @@ class WarmPython:
                 return None
             message = json.loads(data)
             if "exit" in message:
-                self._exits[message["exit"]] = message["code"]
+                pid = message["exit"]
+                if pid in self._forgotten:
+                    self._forgotten.discard(pid)
+                else:
+                    self._exits[pid] = message["code"]
                 return {}
             return message
         return None
@@ -158,6 +169,7 @@ class ForkedChild:
         self.zygote = zygote
         self.pid = pid
         self.returncode: int | None = None
+        self._killed = False
         try:
             self._pidfd: int | None = os.pidfd_open(pid)
         except OSError:  # already ended and reaped
@@ -181,7 +193,13 @@ class ForkedChild:
         return bool(select.select([self._pidfd], [], [], timeout)[0])
 
     def _collect(self) -> None:
-        code = self.zygote.exit_code(self.pid, timeout=2.0)
+        if self._killed:  # its code is ours: no need to wait for the zygote's report
+            code = self.zygote.exit_code(self.pid, timeout=0)
+            if code is None:
+                self.zygote.forget(self.pid)
+                code = -signal.SIGKILL
+        else:
+            code = self.zygote.exit_code(self.pid, timeout=2.0)
         self.returncode = code if code is not None else -signal.SIGKILL
         if self._pidfd is not None:
             os.close(self._pidfd)
@@ -195,4 +213,5 @@ class ForkedChild:
                 pass
 
     def kill(self) -> None:
+        self._killed = True
         self.send_signal(signal.SIGKILL)

@@ -71,10 +71,13 @@ def run_task_tests(sandbox: Sandbox, task: Task, settings: ToolSettings) -> Eval
     argv = [
         info.python, "-m", "pytest", "-q", "--tb=short", "--no-summary", *UNUSED_PLUGINS, "--noconftest",
         "-c", f"{info.support_dir}/pytest.ini", "--rootdir", info.workdir,
-        "-p", "eval_plugin", "--gym-pdb-results", results, "--gym-pdb-timeout", f"{settings.test_timeout:g}",
+        "--gym-pdb-results", results, "--gym-pdb-timeout", f"{settings.test_timeout:g}",
         *task.test_files,
     ]  # fmt: skip
-    run = sandbox.run(argv, timeout=settings.eval_timeout, env={"PYTHONPATH": info.support_dir, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    # The plugin comes by PYTEST_PLUGINS, not -p: pytest looks a -p name up among every installed
+    # package's entry points first.
+    env = {"PYTHONPATH": info.support_dir, "PYTEST_PLUGINS": "eval_plugin", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    run = sandbox.run(argv, timeout=settings.eval_timeout, env=env)
     try:
         raw = sandbox.read_file(results).decode("utf-8", "replace")
     except Exception:  # no results file: pytest never got going

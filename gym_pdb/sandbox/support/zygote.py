@@ -17,7 +17,8 @@ A request is ``{"argv": [SCRIPT | "-m", MODULE, ARG...], "env": {...}, "cwd": DI
 - Socket (SOCK_SEQPACKET): the request comes with the child's stdout (and
   stdin, if any) as file descriptors; the reply is ``{"pid": N}``, and when
   the child ends ``{"exit": N, "code": C}`` (C negative for a signal, as with
-  subprocess). ``{"kill_all": true}`` kills every process of the sandbox's uid.
+  subprocess). ``{"kill_all": true}`` kills every process of the sandbox's uid
+  (reply ``{"killed": true}``).
   The zygote exits when the socket closes.
 - FIFO: one line ``CONNECTOR_PID REQUEST``, written by a connector process (a
   ``docker exec``, with copies of its stdin, stdout and stderr on fds 5, 6,
@@ -55,7 +56,8 @@ MAX_FDS = 4
 MAX_MESSAGE = 1 << 20
 PR_SET_DUMPABLE = 4
 CONNECTOR_STREAMS = ((5, os.O_RDONLY), (6, os.O_WRONLY), (7, os.O_WRONLY))  # its stdin, stdout, stderr
-BASE_ENV = dict(os.environ)  # what the sandbox gives every process; a request's env goes on top
+BASE_ENV = dict(os.environ)
+LIBC = ctypes.CDLL(None, use_errno=True)  # what the sandbox gives every process; a request's env goes on top
 WARMUP_TEST = """
 def helper(value):
     return value + 1
@@ -194,17 +196,27 @@ class Zygote:
 
     # -- in the child ------------------------------------------------------
     def kill_all(self):
-        """As the sandbox's uid, SIGKILL every process of it (twice: forks in between go too)."""
+        """SIGKILL every process of the sandbox's uid (twice: forks in between go too).
+
+        In place, not in a child: for the two ``kill(-1)`` the real and effective
+        uid are the sandbox's, so the kernel lets them reach its processes only
+        (and takes the effective capabilities away meanwhile); the saved uid
+        stays root, to come back.
+        """
         if self.uid is None:
-            return 2
-        os.setresgid(self.uid, self.uid, self.uid)
-        os.setresuid(self.uid, self.uid, self.uid)
-        for _ in range(2):
-            try:
-                os.kill(-1, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        return 0
+            return False
+        os.setresuid(self.uid, self.uid, 0)
+        try:
+            if os.getresuid() != (self.uid, self.uid, 0):
+                return False
+            for _ in range(2):
+                try:
+                    os.kill(-1, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        finally:
+            os.setresuid(0, 0, 0)
+        return True
 
     def program(self, request, stdout, stdin):
         try:
@@ -231,7 +243,7 @@ class Zygote:
             os.setresgid(self.uid, self.uid, self.uid)
             os.setresuid(self.uid, self.uid, self.uid)
             # Changing uid made the process undumpable (its /proc entries root's); exec would undo that.
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+            LIBC.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(BASE_ENV)
@@ -264,10 +276,10 @@ class HostSocket:
         try:
             request = json.loads(data)
             if request.get("kill_all"):
-                run = zygote.kill_all
-            else:
-                stdout, stdin = fds[0], (fds[1] if len(fds) > 1 else None)
-                run = lambda: zygote.program(request, stdout, stdin)  # noqa: E731
+                self.send({"killed": zygote.kill_all()})
+                return True
+            stdout, stdin = fds[0], (fds[1] if len(fds) > 1 else None)
+            run = lambda: zygote.program(request, stdout, stdin)  # noqa: E731
             pid = zygote.fork(run, fds, lambda pid, code: self.send({"exit": pid, "code": code}))
         except (ValueError, LookupError, OSError) as exc:
             for fd in fds:
