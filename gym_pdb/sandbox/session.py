@@ -62,18 +62,20 @@ class PdbSession:
         sandbox: where the debugger runs.
         timeout: seconds a command may take before the program is stopped.
         output_limit: bytes of a command's output kept (head and tail).
+        standbys: standby drivers kept ready for the next starts.
     """
 
-    def __init__(self, sandbox: Sandbox, timeout: float = 10.0, output_limit: int = 16384):
+    def __init__(self, sandbox: Sandbox, timeout: float = 10.0, output_limit: int = 16384, standbys: int = 2):
         self.sandbox = sandbox
         self.timeout = timeout
         self.output_limit = output_limit
+        self.standbys = max(1, standbys)
         self.runner = "pytest"
         self.target = ""
         self.breakpoints: list[Breakpoint] = []
         self.frame: Frame | None = None
         self._process: InteractiveProcess | None = None
-        self._standby: InteractiveProcess | None = None
+        self._standby: list[InteractiveProcess] = []  # oldest first
         self._standby_thread: threading.Thread | None = None
         self._standby_for: tuple[str, ...] = ()
         self._sentinel = b""
@@ -118,18 +120,28 @@ class PdbSession:
         self._prepare_standby()  # while this one starts: two cores start sooner than one
         reply = self._read(restarted=True)
         if retry and reply.ended and STALE in reply.output:
+            self._join_standby()
+            self._drop_standbys()  # prepared before the change too
             return self._spawn(retry=False)
         return reply
 
     def _prepare_standby(self) -> None:
-        """Start the next standby driver in the background, off the reply's path."""
+        """Start standby drivers in the background, off the reply's path, up to ``standbys`` of them.
+
+        Two let restarts that come back to back overlap: each takes one that
+        has had the time of the previous restart to prepare.
+        """
         key = self._standby_key()
+        self._join_standby()
+        if self._standby_for != key:
+            self._drop_standbys()
 
         def start() -> None:
             try:
-                self._standby = self._start_standby(key)
+                while len(self._standby) < self.standbys:
+                    self._standby.append(self._start_standby(key))
             except SandboxError:
-                self._standby = None
+                pass
 
         self._standby_thread = threading.Thread(target=start, name="gym-pdb-standby", daemon=True)
         self._standby_thread.start()
@@ -138,6 +150,11 @@ class PdbSession:
         if self._standby_thread is not None:
             self._standby_thread.join()
             self._standby_thread = None
+
+    def _drop_standbys(self) -> None:
+        for process in self._standby:
+            process.kill()
+        self._standby = []
 
     def _standby_key(self) -> tuple[str, ...]:
         """What a standby is started for: pytest's is prepared for its target."""
@@ -152,10 +169,12 @@ class PdbSession:
 
     def _take_standby(self) -> InteractiveProcess:
         self._join_standby()
-        process, self._standby = self._standby, None
-        if process is not None and process.alive() and self._standby_for == self._standby_key():
-            return process
-        if process is not None:
+        if self._standby_for != self._standby_key():
+            self._drop_standbys()
+        while self._standby:
+            process = self._standby.pop(0)
+            if process.alive():
+                return process
             process.kill()
         return self._start_standby(self._standby_key())
 
@@ -167,12 +186,10 @@ class PdbSession:
         self.frame = None
 
     def close(self) -> None:
-        """Stop the debugger and its standby."""
+        """Stop the debugger and its standbys."""
         self.stop()
         self._join_standby()
-        if self._standby is not None:
-            self._standby.kill()
-            self._standby = None
+        self._drop_standbys()
 
     # -- commands ----------------------------------------------------------
     def command(self, line: str) -> PdbReply:
