@@ -523,7 +523,7 @@ def compact_markdown(report: dict) -> str:
         summary = report["sandboxes"][sb]
         verdict = {True: "met", False: "missed on " + "; ".join(summary["goal_10x_misses"]), None: "-"}
         lines.append(f"- {sb}: 10x on every row but eval: {verdict[summary['goal_10x_met']]}.")
-        if summary["eval_vs_bare_pytest"] is not None:
+        if summary["eval_vs_bare_pytest"] is not None and sb == meta.get("floor_eval_backend", sb):
             lines.append(
                 f"- {sb}: eval / bare pytest run, timed interleaved: {summary['eval_vs_bare_pytest']:.2f}x "
                 f"(goal <= {GOAL_EVAL_VS_PYTEST})."

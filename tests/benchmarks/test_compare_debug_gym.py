@@ -71,6 +71,13 @@ def test_gym_pdb_half_and_report(plan, tmp_path):
     text = cmp.markdown(report)
     assert "| pdb `p 1+1` |" in text and "bare pytest run" in text
     json.dumps(report)
+    compact = cmp.compact_markdown(report)
+    assert "| pdb `p 1+1` | " in compact and "local: eval / bare pytest run" in compact
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n<!-- compare_debug_gym: begin -->\nold\n<!-- compare_debug_gym: end -->\ntail\n")
+    cmp.update_readme(readme, compact)
+    updated = readme.read_text()
+    assert "old" not in updated and compact.strip() in updated and updated.endswith("-->\ntail\n")
 
 
 @pytest.mark.skipif(
