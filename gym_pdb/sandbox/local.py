@@ -50,7 +50,6 @@ UID_RANGE = (200_000, 2_000_000_000)
 ROOT_PREFIX = "gym-pdb-"
 OWNER_FILE = "owner"
 READ_CHUNK = 65536
-SPIN_SECONDS = 0.0002
 
 
 def default_python() -> str:
@@ -125,24 +124,17 @@ def _can_unshare_network_as_user() -> bool:
 
 
 def read_until(fd: int, selector: selectors.BaseSelector, marker: bytes, timeout: float, limit: int) -> tuple[bytes, bool | None]:
-    """Read the non-blocking ``fd`` until its output ends with ``marker``; found is None at EOF.
-
-    A reply that is due at once (a pdb command) is caught by polling for a
-    moment before sleeping: on a virtual machine, waking a sleeping reader
-    costs more than most pdb commands take.
-    """
+    """Read the non-blocking ``fd`` until its output ends with ``marker``; found is None at EOF."""
     buf = BoundedBuffer(limit)
-    start = time.monotonic()
-    deadline, spin_until = start + timeout, start + SPIN_SECONDS
+    deadline = time.monotonic() + timeout
     while True:
         try:
             chunk = os.read(fd, READ_CHUNK)
         except BlockingIOError:
-            now = time.monotonic()
-            if now >= deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 return buf.getvalue(), False
-            if now >= spin_until:
-                selector.select(deadline - now)
+            selector.select(remaining)
             continue
         except OSError:
             chunk = b""

@@ -102,6 +102,10 @@ def test_random_state_is_not_shared_between_runs(sandbox):
     sandbox.write_file("rand.py", b"import random; print(random.random())\n")
     values = {sandbox.run(["python", "rand.py"], timeout=20).text for _ in range(3)}
     assert len(values) == 3
+    pytest.importorskip("numpy")
+    sandbox.write_file("nprand.py", b"import sys; assert 'numpy' in sys.modules; import numpy; print(numpy.random.rand())\n")
+    values = {sandbox.run(["python", "nprand.py"], timeout=20).text for _ in range(3)}
+    assert len(values) == 3, values
 
 
 def test_interactive_process_and_timeout(sandbox):
