@@ -1,6 +1,7 @@
 # The two set-up commands of the README:
-#   make quickstart   the main job on the embedded defaults (local sandbox)
+#   make eval         the main job on the embedded defaults (local sandbox)
 #   make test         the whole test suite (installs and starts what it needs)
+#   (make quickstart prints one scripted episode)
 #
 # The venv is made from the system's Python (/usr/bin/python3 where it exists):
 # the local sandbox runs task code as an unprivileged uid, which must be able
@@ -8,8 +9,12 @@
 
 PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || command -v python3)
 VENV ?= $(shell bash scripts/venv-dir.sh)
-SHARED_DATA := $(abspath $(CURDIR)/../shared/data/swe-pdb)
-export GYM_PDB_DATA ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
+# The suites' data: ../shared/data/swe-pdb beside this checkout, else beside the
+# local checkout it was cloned from (a clone made in a scratch folder).
+ORIGIN := $(shell git config --get remote.origin.url 2>/dev/null)
+SHARED_DATA := $(firstword $(wildcard $(abspath $(CURDIR)/../shared/data/swe-pdb) \
+	$(if $(filter /%,$(ORIGIN)),$(abspath $(ORIGIN)/../shared/data/swe-pdb))))
+export GYM_PDB_DATA ?= $(SHARED_DATA)
 
 .PHONY: quickstart eval test bench venv
 

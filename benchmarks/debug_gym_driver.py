@@ -42,6 +42,11 @@ def frame_of(text: str) -> tuple[str, int] | None:
     return os.path.basename(path), int(line)
 
 
+def plan_fields(task: dict) -> tuple[str, str, int, str]:
+    """A plan entry's task name, program file, breakpoint line and variable."""
+    return task["name"], task["entry"], task["bp_line"], task["var"]
+
+
 class Run:
     def __init__(self, plan: dict):
         import debug_gym.version
@@ -127,12 +132,7 @@ class Run:
             self.with_listdir(task)
 
     def default_tools(self, task: dict) -> None:
-        name, entry, line, var = (
-            task["name"],
-            task["entry"],
-            task["bp_line"],
-            task["var"],
-        )
+        name, entry, line, var = plan_fields(task)
         bp, clear = f"b {entry}:{line}", f"cl {entry}:{line}"
         env = self.make_env(task, DEFAULT_TOOLS)
         try:
@@ -167,12 +167,7 @@ class Run:
             env.close()
 
     def no_initial_eval(self, task: dict) -> None:
-        name, entry, line, var = (
-            task["name"],
-            task["entry"],
-            task["bp_line"],
-            task["var"],
-        )
+        name, entry, line, var = plan_fields(task)
         env = self.make_env(task, DEFAULT_TOOLS, initial_eval=False)
         ends: list = []
 
