@@ -71,6 +71,7 @@ from gym_pdb.sandbox.base import (
 )
 from gym_pdb.sandbox.owner import owner_alive, owner_token
 from gym_pdb.sandbox.support import support_files
+from gym_pdb.sandbox.warm import forkable
 
 DEFAULT_IMAGE = "gym-pdb-sandbox:latest"
 LABEL = "gym-pdb.sandbox"  # every container (and workspace volume) made here
@@ -487,8 +488,6 @@ class DockerSandbox(Sandbox):
             interpreter in the container (``support/zygote.py``) instead of
             starting one.
     """
-
-    forks_python = True
 
     def __init__(
         self,
@@ -982,13 +981,9 @@ class DockerSandbox(Sandbox):
         return c.warm_ready
 
     def _warm_request(self, c: _Container, argv: list[str], env: dict[str, str]) -> str | None:
-        """The zygote's request for ``argv``, if it can run it (``python SCRIPT|-m MODULE ...``)."""
-        if len(argv) < 2 or argv[0] not in (self.info.python, "python", "python3"):
+        """The zygote's request for ``argv``, if it is up and can run it."""
+        if argv[0] not in (self.info.python, "python", "python3") or not forkable(argv[1:], env, self._env(None)):
             return None
-        if not (argv[1] == "-m" and len(argv) > 2 or argv[1].endswith(".py")):
-            return None
-        if any(k.startswith("PYTHON") and k != "PYTHONPATH" and v != self._env(None).get(k) for k, v in env.items()):
-            return None  # read at interpreter start: the zygote's can't change
         request = json.dumps({"argv": argv[1:], "env": env, "cwd": WORKDIR})
         if len(request) > MAX_WARM_REQUEST or not self._warm_ready(c):
             return None

@@ -44,7 +44,7 @@ from gym_pdb.sandbox.base import (
 )
 from gym_pdb.sandbox.owner import owner_alive, owner_token
 from gym_pdb.sandbox.support import support_files
-from gym_pdb.sandbox.warm import ForkedChild, WarmPython
+from gym_pdb.sandbox.warm import ForkedChild, WarmPython, forkable
 
 UID_RANGE = (200_000, 2_000_000_000)
 ROOT_PREFIX = "gym-pdb-"
@@ -305,8 +305,6 @@ class LocalSandbox(Sandbox):
             ``support/zygote.py``.
     """
 
-    forks_python = True
-
     def __init__(
         self,
         limits: Limits | None = None,
@@ -476,18 +474,15 @@ class LocalSandbox(Sandbox):
         return self.forks_python and self._warm is not None and self._warm.ready(timeout)
 
     def _warm_for(self, argv: list[str], env: dict[str, str]) -> WarmPython | None:
-        """The warm interpreter, if it can run ``argv`` (``python SCRIPT|-m MODULE ...``)."""
-        if self._warm is None or len(argv) < 2 or argv[0] != self.python:
+        """The warm interpreter, if it is up and can run ``argv``."""
+        warm = self._warm
+        if warm is None or argv[0] != self.python or not forkable(argv[1:], env, warm.env):
             return None
-        if not (argv[1] == "-m" and len(argv) > 2 or argv[1].endswith(".py")):
-            return None
-        if not self._warm.alive():
-            self._warm.close()
+        if not warm.alive():
+            warm.close()
             self._warm = self._start_warm()  # for the next run; this one starts cold
             return None
-        if not self._warm.serves(env) or not self._warm.ready(0):
-            return None
-        return self._warm
+        return warm if warm.ready(0) else None
 
     def _start(self, argv: Sequence[str], env: Mapping[str, str] | None, interactive: bool):
         """Start ``argv`` in the workspace; returns (child, its stdout's read end, its stdin's write end)."""

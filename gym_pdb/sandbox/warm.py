@@ -22,7 +22,22 @@ from typing import Mapping, Sequence
 from gym_pdb.sandbox.base import SandboxError
 
 MAX_MESSAGE = 65536
-INTERPRETER_VARIABLES = "PYTHON"  # variables read at interpreter start: a warm one can't change them
+
+
+def forkable(args: Sequence[str], env: Mapping[str, str], zygote_env: Mapping[str, str]) -> bool:
+    """Whether ``python ARGS`` with ``env`` can run in a zygote started with ``zygote_env``.
+
+    ``ARGS`` must be ``SCRIPT.py ...`` or ``-m MODULE ...``, and the variables
+    read at interpreter start (``PYTHON*`` but ``PYTHONPATH``) the zygote's: a
+    warm interpreter cannot change them.
+    """
+    if not args or not (args[0] == "-m" and len(args) > 1 or args[0].endswith(".py")):
+        return False
+
+    def settings(variables: Mapping[str, str]) -> dict[str, str]:
+        return {k: v for k, v in variables.items() if k.startswith("PYTHON") and k != "PYTHONPATH"}
+
+    return settings(env) == settings(zygote_env)
 
 
 class WarmPython:
@@ -61,12 +76,6 @@ class WarmPython:
         self._forgotten: set[int] = set()
         self._ready: bool | None = None
         self._closed = False
-
-    def serves(self, env: Mapping[str, str]) -> bool:
-        """Whether a program with ``env`` may run here: its interpreter settings are the zygote's."""
-        ours = {k: v for k, v in self.env.items() if k.startswith(INTERPRETER_VARIABLES) and k != "PYTHONPATH"}
-        theirs = {k: v for k, v in env.items() if k.startswith(INTERPRETER_VARIABLES) and k != "PYTHONPATH"}
-        return ours == theirs
 
     def ready(self, timeout: float) -> bool:
         """Wait (up to ``timeout``) until the zygote has warmed up; False if it is not ready."""

@@ -12,6 +12,7 @@ import ast
 import json
 import secrets
 from dataclasses import dataclass, field
+from typing import Callable
 
 from gym_pdb.sandbox.base import Sandbox
 from gym_pdb.tasks.task import Task
@@ -84,7 +85,7 @@ def run_task_tests(sandbox: Sandbox, task: Task, settings: ToolSettings) -> Eval
         raw = ""
     finally:
         sandbox.remove_file(results)
-    result = parse_results(raw, static_test_count(task))
+    result = parse_results(raw, lambda: static_test_count(task))
     result.timed_out = run.timed_out
     result.elapsed = run.elapsed
     result.output = run.text.replace(info.workdir.rstrip("/") + "/", "")
@@ -94,7 +95,8 @@ def run_task_tests(sandbox: Sandbox, task: Task, settings: ToolSettings) -> Eval
     return result
 
 
-def parse_results(raw: str, fallback_total: int) -> EvalResult:
+def parse_results(raw: str, fallback_total: Callable[[], int]) -> EvalResult:
+    """The outcomes in the plugin's records; ``fallback_total()`` counts the tests when collection did not."""
     result = EvalResult()
     collected: list[str] | None = None
     by_id: dict[str, TestOutcome] = {}
@@ -123,7 +125,7 @@ def parse_results(raw: str, fallback_total: int) -> EvalResult:
     order = collected if collected is not None else list(by_id)
     for nodeid in order:
         result.tests.append(by_id.get(nodeid) or TestOutcome(nodeid, "not run"))
-    result.total = len(order) if collected else max(fallback_total, len(order))
+    result.total = len(order) if collected else max(fallback_total(), len(order))
     return result
 
 

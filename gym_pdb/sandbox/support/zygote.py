@@ -43,7 +43,6 @@ import os
 import resource
 import runpy
 import select
-import errno
 import shutil
 import signal
 import socket
@@ -56,8 +55,8 @@ MAX_FDS = 4
 MAX_MESSAGE = 1 << 20
 PR_SET_DUMPABLE = 4
 CONNECTOR_STREAMS = ((5, os.O_RDONLY), (6, os.O_WRONLY), (7, os.O_WRONLY))  # its stdin, stdout, stderr
-BASE_ENV = dict(os.environ)
-LIBC = ctypes.CDLL(None, use_errno=True)  # what the sandbox gives every process; a request's env goes on top
+BASE_ENV = dict(os.environ)  # what the sandbox gives every process; a request's env goes on top
+LIBC = ctypes.CDLL(None, use_errno=True)
 WARMUP_TEST = """
 def helper(value):
     return value + 1
@@ -108,7 +107,7 @@ def warm_up():
         os.dup2(null, 2)
         os.close(null)
         args = ["-q", "--tb=short", "-p", "no:cacheprovider", "--noconftest", "--rootdir", folder, folder]
-        if "eval_plugin" in _support_modules():
+        if os.path.exists(os.path.join(os.path.dirname(os.path.abspath(__file__)), "eval_plugin.py")):
             args += ["-p", "eval_plugin", "--gym-pdb-results", os.path.join(folder, "results.jsonl")]
         pytest.main(args)
     except Exception:
@@ -125,11 +124,6 @@ def warm_up():
         linecache.clearcache()
         tempfile.tempdir = None  # found again from each child's TMPDIR
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _support_modules():
-    here = os.path.dirname(os.path.abspath(__file__))
-    return {name[:-3] for name in os.listdir(here) if name.endswith(".py")}
 
 
 class Zygote:
