@@ -71,7 +71,7 @@ from gym_pdb.sandbox.base import (
 )
 from gym_pdb.sandbox.owner import owner_alive, owner_token
 from gym_pdb.sandbox.support import support_files
-from gym_pdb.sandbox.warm import forkable
+from gym_pdb.sandbox.warm import forkable, zygote_config
 
 DEFAULT_IMAGE = "gym-pdb-sandbox:latest"
 LABEL = "gym-pdb.sandbox"  # every container (and workspace volume) made here
@@ -943,7 +943,7 @@ class DockerSandbox(Sandbox):
         return sandbox_env(PATH, "/tmp", extra)
 
     def _start_warm(self, c: _Container) -> None:
-        config = json.dumps({"uid": c.uid, "rlimits": []})  # the container's ulimits hold already
+        config = zygote_config(c.uid, [], self.info, self._env)  # the container's ulimits hold already
         argv = [self.info.python, f"{SUPPORT_DIR}/zygote.py", "--fifo", WARM_FIFO, config]
         c.warm_ready = False
         try:

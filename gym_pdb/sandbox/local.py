@@ -44,7 +44,7 @@ from gym_pdb.sandbox.base import (
 )
 from gym_pdb.sandbox.owner import owner_alive, owner_token
 from gym_pdb.sandbox.support import support_files
-from gym_pdb.sandbox.warm import ForkedChild, WarmPython, forkable
+from gym_pdb.sandbox.warm import ForkedChild, WarmPython, forkable, zygote_config
 
 UID_RANGE = (200_000, 2_000_000_000)
 ROOT_PREFIX = "gym-pdb-"
@@ -466,7 +466,8 @@ class LocalSandbox(Sandbox):
         env["TMPDIR"] = env["HOME"] = self.root  # its own scratch: the workspace and tmp are reset under it
         argv = [*network_prefix(self.uid, self.cut_network), self.python, os.path.join(self.support_dir, "zygote.py")]
         try:
-            return WarmPython(argv, env, cwd=self.support_dir, uid=self.uid, rlimits=rlimits(self.limits))
+            config = zygote_config(self.uid, rlimits(self.limits), self.info, self._env)
+            return WarmPython(argv, env, cwd=self.support_dir, config=config)
         except SandboxError:
             return None
 

@@ -17,9 +17,10 @@ import socket
 import subprocess
 import threading
 import time
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
-from gym_pdb.sandbox.base import SandboxError
+from gym_pdb.sandbox.base import SandboxError, SandboxInfo
+from gym_pdb.sandbox.support import eval_command
 
 MAX_MESSAGE = 65536
 
@@ -40,6 +41,23 @@ def forkable(args: Sequence[str], env: Mapping[str, str], zygote_env: Mapping[st
     return settings(env) == settings(zygote_env)
 
 
+def zygote_config(
+    uid: int | None, rlimits: Sequence, info: SandboxInfo, env_of: Callable[[Mapping[str, str]], dict[str, str]]
+) -> str:
+    """The zygote's CONFIG_JSON: the uid and limits of its children, and the eval command it prepares.
+
+    ``env_of(extra)`` is the whole environment the sandbox gives a run with ``extra``.
+    """
+    args, env = eval_command(info.support_dir, info.workdir)
+    return json.dumps(
+        {
+            "uid": uid,
+            "rlimits": [list(r) for r in rlimits],
+            "prepared_eval": {"argv": args, "env": env_of(env), "cwd": info.workdir},
+        }
+    )
+
+
 class WarmPython:
     """A zygote process of one sandbox, and the socket to it.
 
@@ -48,12 +66,12 @@ class WarmPython:
             prepends its network confinement).
         env: its environment: that of the sandbox's processes.
         cwd: a folder that outlives the workspace's resets.
+        config: its CONFIG_JSON (``zygote_config``).
     """
 
-    def __init__(self, argv: Sequence[str], env: Mapping[str, str], cwd: str, uid: int | None, rlimits: Sequence):
+    def __init__(self, argv: Sequence[str], env: Mapping[str, str], cwd: str, config: str):
         self.env = dict(env)
         host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        config = json.dumps({"uid": uid, "rlimits": [list(r) for r in rlimits]})
         try:
             self._popen = subprocess.Popen(
                 [*argv, str(zygote_end.fileno()), config],

@@ -15,16 +15,10 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from gym_pdb.sandbox.base import Sandbox
+from gym_pdb.sandbox.support import eval_command, eval_run_args
 from gym_pdb.tasks.task import Task
 from gym_pdb.tools.base import Tool, ToolResult
 from gym_pdb.tools.context import ToolContext, ToolSettings
-
-
-#: pytest plugins that only serve command-line options an eval never passes (cacheprovider would
-#: also write into the workspace): each costs the run a little to load.
-UNUSED_PLUGINS = tuple(
-    arg for name in ("cacheprovider", "junitxml", "pastebin", "stepwise", "setuponly", "setupplan") for arg in ("-p", f"no:{name}")
-)
 
 
 @dataclass
@@ -69,15 +63,8 @@ def run_task_tests(sandbox: Sandbox, task: Task, settings: ToolSettings) -> Eval
     """Run ``task``'s tests on the files now in ``sandbox`` (also used by the audit and the generator)."""
     info = sandbox.info
     results = f".gym-pdb-eval-{secrets.token_hex(6)}.jsonl"
-    argv = [
-        info.python, "-m", "pytest", "-q", "--tb=short", "--no-summary", *UNUSED_PLUGINS, "--noconftest",
-        "-c", f"{info.support_dir}/pytest.ini", "--rootdir", info.workdir,
-        "--gym-pdb-results", results, "--gym-pdb-timeout", f"{settings.test_timeout:g}",
-        *task.test_files,
-    ]  # fmt: skip
-    # The plugin comes by PYTEST_PLUGINS, not -p: pytest looks a -p name up among every installed
-    # package's entry points first.
-    env = {"PYTHONPATH": info.support_dir, "PYTEST_PLUGINS": "eval_plugin", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    args, env = eval_command(info.support_dir, info.workdir)
+    argv = [info.python, *args, *eval_run_args(results, settings.test_timeout, task.test_files)]
     run = sandbox.run(argv, timeout=settings.eval_timeout, env=env)
     try:
         raw = sandbox.read_file(results).decode("utf-8", "replace")

@@ -6,11 +6,39 @@ Every backend lays these files into its ``support_dir`` before running anything.
 from __future__ import annotations
 
 from importlib import resources
+from typing import Sequence
 
-SUPPORT_SCRIPTS = ("pdb_driver.py", "eval_plugin.py", "zygote.py", "pytest.ini")
+SUPPORT_SCRIPTS = ("pdb_driver.py", "eval_plugin.py", "zygote.py", "prepared_eval.py", "pytest.ini")
+
+#: pytest plugins that only serve command-line options an eval never passes (cacheprovider would
+#: also write into the workspace): each costs the run a little to load.
+UNUSED_PLUGINS = tuple(
+    arg for name in ("cacheprovider", "junitxml", "pastebin", "stepwise", "setuponly", "setupplan") for arg in ("-p", f"no:{name}")
+)
 
 
 def support_files() -> dict[str, bytes]:
     """The support scripts by file name, as bytes."""
     here = resources.files(__name__)
     return {name: here.joinpath(name).read_bytes() for name in SUPPORT_SCRIPTS}
+
+
+def eval_command(support_dir: str, workdir: str) -> tuple[list[str], dict[str, str]]:
+    """The ``python`` arguments and the environment every eval in a sandbox shares.
+
+    A run adds ``eval_run_args``. The sandbox's warm interpreter prepares a
+    pytest session of this command (``support/prepared_eval.py``).
+    """
+    args = [
+        "-m", "pytest", "-q", "--tb=short", "--no-summary", *UNUSED_PLUGINS, "--noconftest",
+        "-c", f"{support_dir}/pytest.ini", "--rootdir", workdir,
+    ]  # fmt: skip
+    # The plugin comes by PYTEST_PLUGINS, not -p: pytest looks a -p name up among every installed
+    # package's entry points first.
+    env = {"PYTHONPATH": support_dir, "PYTEST_PLUGINS": "eval_plugin", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    return args, env
+
+
+def eval_run_args(results: str, timeout: float, test_files: Sequence[str]) -> list[str]:
+    """One eval's own arguments, in the form ``eval_plugin.parse_run_args`` reads."""
+    return ["--gym-pdb-results", results, "--gym-pdb-timeout", f"{timeout:g}", *test_files]

@@ -112,8 +112,31 @@ class Recorder:
 def pytest_configure(config):
     path = config.getoption("--gym-pdb-results")
     if path:
-        config.pluginmanager.register(Recorder(path, config.getoption("--gym-pdb-timeout")), "gym-pdb-recorder")
-        _skip_final_garbage_collection(config)
+        record(config, path, config.getoption("--gym-pdb-timeout"))
+
+
+def record(config, path, timeout):
+    """Record this run's tests into ``path``, each stopped after ``timeout`` seconds."""
+    config.pluginmanager.register(Recorder(path, timeout), "gym-pdb-recorder")
+    _skip_final_garbage_collection(config)
+
+
+def parse_run_args(args):
+    """``(results, timeout, test files)`` from an eval's per-run arguments, or None if they are not just those.
+
+    The form, that of the host's ``eval_run_args``:
+    ``--gym-pdb-results PATH --gym-pdb-timeout SECONDS FILE...``.
+    """
+    if len(args) < 5 or args[0] != "--gym-pdb-results" or args[2] != "--gym-pdb-timeout":
+        return None
+    try:
+        timeout = float(args[3])
+    except ValueError:
+        return None
+    files = list(args[4:])
+    if any(not f or f.startswith("-") for f in files):
+        return None
+    return args[1], timeout, files
 
 
 def _skip_final_garbage_collection(config):

@@ -27,10 +27,18 @@ A request is ``{"argv": [SCRIPT | "-m", MODULE, ARG...], "env": {...}, "cwd": DI
   ends, ``\x1egym-pdb rc C`` (128+N for signal N, as from sh); then the
   connector is killed, which ends the exec. The zygote exits when its stdin closes.
 
-CONFIG_JSON: {"uid": N or null, "rlimits": [[NAME, VALUE], ...]}. When the
+CONFIG_JSON: {"uid": N or null, "rlimits": [[NAME, VALUE], ...],
+"prepared_eval": {"argv": [...], "env": {...}, "cwd": DIR} or absent}. When the
 sandbox has a uid this process is root and its children drop to the uid, so
 task code can neither signal nor trace it, nor reach its socket or FIFO: it
 serves every episode of the sandbox.
+
+With ``prepared_eval`` (the sandbox's eval command but for its per-run
+arguments), a helper forked from this process holds a pytest session of that
+command, configured and started, and forks the evals from it
+(``PreparedEval`` here, ``run_prepared_eval`` in the helper,
+``prepared_eval.py`` for pytest's side); the zygote relays their pids and
+exit codes. Any other request, or any when the helper is gone, is forked here.
 """
 
 import atexit
@@ -49,9 +57,11 @@ import socket
 import sys
 import tempfile
 import threading
+import time
 import traceback
 
 MAX_FDS = 4
+PREPARE_TIMEOUT = 30.0
 MAX_MESSAGE = 1 << 20
 PR_SET_DUMPABLE = 4
 CONNECTOR_STREAMS = ((5, os.O_RDONLY), (6, os.O_WRONLY), (7, os.O_WRONLY))  # its stdin, stdout, stderr
@@ -137,19 +147,32 @@ class Zygote:
         signal.set_wakeup_fd(self.wake_w)
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)
 
+    prepared = None  # a PreparedEval, when the sandbox's eval command is prepared
+
     def serve(self, channel):
         """Take requests from ``channel`` until it closes."""
         while True:
-            ready, _, _ = select.select([self.wake_r, *channel.fds], [], [])
+            prepared = self.prepared
+            prepared_fds = prepared.fds if prepared is not None else []
+            ready, _, _ = select.select([self.wake_r, *channel.fds, *prepared_fds], [], [])
             if self.wake_r in ready:
                 os.read(self.wake_r, 4096)
                 self.reap()
+            if prepared_fds and prepared_fds[0] in ready and not prepared.readable():
+                self.drop_prepared()
             for fd in ready:
-                if fd != self.wake_r and not channel.readable(self, fd):
+                if fd in channel.fds and not channel.readable(self, fd):
                     return
+
+    def drop_prepared(self):
+        """Stop using the prepared eval (it is gone or failed): evals are forked from here."""
+        if self.prepared is not None:
+            self.prepared.stop()
+            self.prepared = None
 
     def stop(self):
         """Kill every child's process group, and report them (the host is gone)."""
+        self.drop_prepared()
         for pid in list(self.children):
             try:
                 os.killpg(pid, signal.SIGKILL)
@@ -179,18 +202,40 @@ class Zygote:
             if report is not None:
                 report(pid, os.waitstatus_to_exitcode(status))
 
+    def start(self, request, fds, report):
+        """Start ``request``'s program on ``fds`` (its stdout, and stdin if any); returns its pid.
+
+        ``report(pid, code)`` when it ends. The fds are closed here once the child has them.
+        """
+        stdout, stdin = fds[0], (fds[1] if len(fds) > 1 else None)
+        prepared = self.prepared
+        if prepared is not None and prepared.accepts(request):
+            try:
+                pid = prepared.start(request, fds[:2], report)
+            except OSError:
+                self.drop_prepared()
+            else:
+                for fd in fds:
+                    os.close(fd)
+                return pid
+        return self.fork(lambda: self.program(request, stdout, stdin), fds, report)
+
     def fork(self, run, fds, report):
         """Fork a child that runs ``run()`` (it returns the exit code); ``report(pid, code)`` when it ends.
 
-        ``fds`` (the child's streams) are closed here once the child has them.
+        ``fds`` (the child's streams) are closed here once the child has them. A
+        ``run`` that raises ``Unwind`` leaves the child in the caller's frames.
         """
         pid = os.fork()
         if pid == 0:
             code = 1
             try:
                 code = run()
-            finally:
-                os._exit(code)
+            except Unwind:
+                raise
+            except BaseException:
+                pass
+            os._exit(code)
         for fd in fds:
             os.close(fd)
         self.children[pid] = report
@@ -229,7 +274,8 @@ class Zygote:
         reseed()
         return run_program(request["argv"], self.base_path)
 
-    def confine(self, request, stdout, stdin):
+    def confine(self, request, stdout, stdin, keep=()):
+        """Make this child the sandbox's process for ``request``; fds in ``keep`` stay open."""
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
@@ -238,7 +284,7 @@ class Zygote:
         os.dup2(stdin, 0)
         os.dup2(stdout, 1)
         os.dup2(stdout, 2)
-        os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+        close_fds(keep)
         for limit, value in self.rlimits:
             resource.setrlimit(limit, (value, value))
         if self.uid is not None:
@@ -248,12 +294,8 @@ class Zygote:
             # Changing uid made the process undumpable (its /proc entries root's); exec would undo that.
             LIBC.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
         os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(BASE_ENV)
-        os.environ.update(request["env"])
-        sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), "utf-8")
-        sys.stdout = sys.__stdout__ = _output(1, "strict")
-        sys.stderr = sys.__stderr__ = _output(2, "backslashreplace")
+        set_environ(request["env"])
+        standard_streams()
 
 
 class HostSocket:
@@ -281,9 +323,9 @@ class HostSocket:
             if request.get("kill_all"):
                 self.send({"killed": zygote.kill_all()})
                 return True
-            stdout, stdin = fds[0], (fds[1] if len(fds) > 1 else None)
-            run = lambda: zygote.program(request, stdout, stdin)  # noqa: E731
-            pid = zygote.fork(run, fds, lambda pid, code: self.send({"exit": pid, "code": code}))
+            if not fds:
+                raise ValueError("a request without its streams")
+            pid = zygote.start(request, fds, lambda pid, code: self.send({"exit": pid, "code": code}))
         except (ValueError, LookupError, OSError) as exc:
             for fd in fds:
                 os.close(fd)
@@ -336,8 +378,8 @@ class RequestFifo:
             self.end(connector)
 
         try:
-            pid = zygote.fork(lambda: zygote.program(request, stdout, stdin), [stdin, stdout], report)
-        except OSError as exc:
+            pid = zygote.start(request, [stdout, stdin], report)
+        except (LookupError, OSError) as exc:
             os.close(stdin)
             os.close(stdout)
             _write(control, "gym-pdb: could not start the program: %s\n" % (exc,))
@@ -356,6 +398,227 @@ class RequestFifo:
     def close(self):
         for connector in list(self.connectors):
             self.end(connector)
+
+
+class PreparedEval:
+    """The zygote's prepared eval process (``run_prepared_eval``), and the runs it forked for the zygote.
+
+    ``spec`` is the sandbox's eval command without the per-run arguments:
+    ``{"argv": ["-m", "pytest", ...], "env": {...}, "cwd": DIR}``. A request
+    that is this command plus per-run arguments goes to the prepared process,
+    which forks the run and reports its pid and exit code over a socket (the
+    protocol of ``HostSocket``).
+    """
+
+    def __init__(self, config, spec):
+        from eval_plugin import parse_run_args
+
+        self.parse_run_args = parse_run_args
+        self.spec = spec
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                ours.close()
+                code = run_prepared_eval(config, spec, theirs.detach())
+            except BaseException:
+                pass
+            os._exit(code)  # the prepared process on failure, or one of its runs at its end
+        theirs.close()
+        self.pid, self.sock = pid, ours
+        self.fds = [ours.fileno()]
+        self.ready = False
+        self.runs = {}  # pid -> the function that reports its exit code
+
+    def wait_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        while not self.ready:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select(self.fds, [], [], remaining)[0] or not self.readable():
+                return False
+        return True
+
+    def accepts(self, request):
+        argv, prefix = request.get("argv") or [], self.spec["argv"]
+        return (
+            self.ready
+            and argv[: len(prefix)] == prefix
+            and request.get("env") == self.spec["env"]
+            and request.get("cwd") == self.spec["cwd"]
+            and self.parse_run_args(argv[len(prefix) :]) is not None
+        )
+
+    def start(self, request, fds, report):
+        """Have the prepared process fork a run of ``request`` on ``fds``; returns the run's pid."""
+        socket.send_fds(self.sock, [json.dumps(request).encode()], fds)
+        while True:
+            if not select.select(self.fds, [], [], 10)[0]:
+                raise OSError("the prepared eval did not answer")
+            message = self.receive()
+            if message is None or "error" in message:
+                raise OSError("the prepared eval could not fork: %s" % (message or {}).get("error", "it is gone"))
+            if "pid" in message:
+                self.runs[message["pid"]] = report
+                return message["pid"]
+            self.handle(message)
+
+    def readable(self):
+        """Take one message from the prepared process; False when it is gone or failed."""
+        message = self.receive()
+        return message is not None and self.handle(message)
+
+    def receive(self):
+        try:
+            data = self.sock.recv(MAX_MESSAGE)
+        except OSError:
+            return None
+        return json.loads(data) if data else None
+
+    def handle(self, message):
+        if "ready" in message:
+            self.ready = True
+        elif "exit" in message:
+            report = self.runs.pop(message["exit"], None)
+            if report is not None:
+                report(message["exit"], message["code"])
+        elif "failed" in message:
+            _write(2, "gym-pdb: the prepared eval failed: %s\n" % message["failed"])
+            return False
+        return True
+
+    def stop(self):
+        """End the prepared process and its runs (reported as killed)."""
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        for pid, report in list(self.runs.items()):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+            report(pid, -signal.SIGKILL)
+        self.runs.clear()
+        self.sock.close()
+
+
+class Unwind(BaseException):
+    """Raised in a fork of the prepared eval process, to leave the zygote's frames for pytest's."""
+
+    def __init__(self, value):
+        super().__init__()
+        self.value = value
+
+
+class PreparedEvalZygote(Zygote):
+    """The prepared eval process's forking: each child goes on with the held pytest session."""
+
+    def __init__(self, config, session, prefix, keep, path_len):
+        super().__init__(config)
+        self.session = session
+        self.prefix = prefix  # the number of arguments every eval shares
+        self.keep = keep  # pytest's fds
+        self.path_len = path_len  # sys.path's length before pytest's own additions
+        self.environ = dict(os.environ)  # the run's, with what pytest set (PYTEST_VERSION)
+
+    def program(self, request, stdout, stdin):
+        import prepared_eval
+
+        try:
+            prepared_eval.detach(self.session)
+            self.confine(request, stdout, stdin, keep=self.keep)
+            os.environ.update(self.environ)
+        except BaseException as exc:
+            os.write(2, ("gym-pdb: could not start the program: %r\n" % (exc,)).encode())
+            return 126
+        sys.path.insert(len(sys.path) - self.path_len, os.getcwd())  # where `python -m` puts it
+        reseed()
+        gc.enable()
+        raise Unwind(request["argv"][self.prefix :])
+
+
+def run_prepared_eval(config, spec, fd):
+    """The prepared eval process, forked from the zygote: see ``prepared_eval.py``.
+
+    It talks to the zygote over the socket ``fd``. It returns only in its
+    forks, when their pytest run is over, with their exit code.
+    """
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    close_fds([fd])
+    null = os.open(os.devnull, os.O_RDWR)
+    for target in (0, 1, 2):
+        os.dup2(null, target)
+    os.close(null)
+    standard_streams()
+    channel = HostSocket(fd)  # referenced from this frame until the forks exit: no close by the collector
+    try:
+        set_environ(spec["env"])
+        os.chdir(spec["cwd"])
+        pythonpath = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        sys.path[:] = [*pythonpath, *sys.path[1:]]  # not the workspace: this process is root
+        import prepared_eval
+        import pytest
+    except Exception as exc:
+        channel.send({"failed": repr(exc)})
+        return 1
+    args = spec["argv"][2:]
+    sys.argv = [os.path.join(os.path.dirname(pytest.__file__), "__main__.py"), *args]
+    path_len = len(sys.path)
+
+    def serve(session):
+        keep = open_fds() - {fd}
+        zygote = PreparedEvalZygote(config, session, len(spec["argv"]), keep, path_len)
+        gc.collect()
+        gc.freeze()
+        channel.send({"ready": True})
+        try:
+            zygote.serve(channel)
+        except Unwind as unwind:
+            return unwind.value
+        zygote.stop()
+        return None
+
+    hold = prepared_eval.Hold(serve)
+    code = pytest.main(args, plugins=[hold])
+    if not hold.resumed:
+        channel.send({"failed": "pytest ended before its collection, exit code %d" % int(code)})
+        return 1
+    return finish(_exit_code(int(code)))
+
+
+def open_fds():
+    fds = set()
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            os.fstat(int(name))
+        except OSError:
+            continue  # the listing's own
+        fds.add(int(name))
+    return {fd for fd in fds if fd > 2}
+
+
+def close_fds(keep=()):
+    """Close every fd from 3 up but those in ``keep``."""
+    start = 3
+    for fd in sorted(fd for fd in keep if fd >= 3):
+        os.closerange(start, fd)
+        start = fd + 1
+    os.closerange(start, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+
+
+def set_environ(env):
+    os.environ.clear()
+    os.environ.update(BASE_ENV)
+    os.environ.update(env)
+
+
+def standard_streams():
+    """New sys.stdin, stdout and stderr over fds 0, 1 and 2."""
+    sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), "utf-8")
+    sys.stdout = sys.__stdout__ = _output(1, "strict")
+    sys.stderr = sys.__stderr__ = _output(2, "backslashreplace")
 
 
 def _write(fd, text):
@@ -397,6 +660,11 @@ def run_program(argv, base_path):
     except BaseException:
         traceback.print_exc()
         code = 1
+    return finish(code)
+
+
+def finish(code):
+    """What the interpreter does before it exits (threads joined, atexit, streams flushed); returns ``code``."""
     try:
         threading._shutdown()
         atexit._run_exitfuncs()
@@ -419,6 +687,21 @@ def _exit_code(value):
     return 1
 
 
+def start_prepared_eval(config):
+    """The prepared eval of ``config["prepared_eval"]``, once it is ready; None without one."""
+    spec = config.get("prepared_eval")
+    if not spec:
+        return None
+    try:
+        prepared = PreparedEval(config, spec)
+    except (ImportError, OSError):
+        return None
+    if not prepared.wait_ready(PREPARE_TIMEOUT):
+        prepared.stop()
+        return None
+    return prepared
+
+
 def main():
     if sys.argv[1] == "--fifo":
         channel_of = lambda: RequestFifo(sys.argv[2])  # noqa: E731
@@ -428,7 +711,11 @@ def main():
     warm_up()
     gc.collect()
     gc.freeze()
+    prepared = start_prepared_eval(config)
     zygote = Zygote(config)
+    if prepared is not None:
+        zygote.prepared = prepared
+        zygote.children[prepared.pid] = lambda pid, code: None  # reaped as the others
     channel = channel_of()
     if isinstance(channel, HostSocket):
         channel.send({"ready": True, "pid": os.getpid()})
