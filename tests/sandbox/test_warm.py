@@ -188,3 +188,58 @@ def test_warm_and_cold_eval_agree(backend):
                 result = run_task_tests(sb, task, settings)
             outcomes.append([(t.nodeid, t.outcome, t.details) for t in result.tests])
         assert outcomes[0] == outcomes[1] and outcomes[0]
+
+
+PYTEST_TWICE = b"""
+import sys
+import _pytest.config as pytest_config
+import pytest
+
+slot = dict(zip(pytest_config.get_config.__code__.co_freevars, pytest_config.get_config.__closure__))["prebuilt"]
+print("prebuilt", len(slot.cell_contents))
+blocked = [a for n in ("cacheprovider", "junitxml", "pastebin", "stepwise", "setuponly", "setupplan") for a in ("-p", "no:" + n)]
+first = pytest.main(["-q", *blocked, "test_a.py"])
+print("prebuilt", len(slot.cell_contents))
+second = pytest.main(["-q", *blocked, "test_a.py"])
+third = pytest.main(["-q", "-p", "no:cacheprovider", "--junitxml", "out.xml", "test_a.py"])
+print("codes", int(first), int(second), int(third))
+"""
+
+
+def test_the_first_pytest_run_of_a_child_takes_the_prebuilt_plugins(sandbox):
+    sandbox.write_file("twice.py", PYTEST_TWICE)
+    sandbox.write_file("test_a.py", b"def test_a():\n    pass\n\ndef test_b():\n    assert False\n")
+    result = sandbox.run(["python", "twice.py"], timeout=60)
+    lines = [line for line in result.text.splitlines() if line.startswith(("prebuilt", "codes"))]
+    # the first run with the sandbox's blocked plugins uses it, later ones build their own (one with junitxml)
+    assert lines == ["prebuilt 1", "prebuilt 0", "codes 1 1 1"], result.text
+    assert b"testsuite" in sandbox.read_file("out.xml")
+
+
+def test_support_scripts_run_from_their_compiled_code_until_they_change(tmp_path):
+    import subprocess
+    import sys
+
+    from gym_pdb.sandbox.support import support_files
+
+    (tmp_path / "zygote.py").write_bytes(support_files()["zygote.py"])
+    (tmp_path / "hello.py").write_text("import sys\nprint('one', __name__, __file__ == sys.argv[0], sys.argv[1:])\n")
+    check = f"""
+import os, sys
+sys.path.insert(0, {str(tmp_path)!r})
+import zygote
+compiled = zygote.compile_support_scripts({str(tmp_path)!r})
+script = os.path.join({str(tmp_path)!r}, "hello.py")
+assert list(compiled) == [script]
+for change in (False, True):
+    if change:
+        with open(script, "a") as f:
+            f.write("print('two')\\n")
+    pid = os.fork()
+    if pid == 0:
+        os._exit(zygote.run_program([script, "x"], sys.path[1:], compiled))
+    os.waitpid(pid, 0)
+"""
+    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60)
+    assert out.stdout.splitlines() == ["one __main__ True ['x']", "one __main__ True ['x']", "two"], out.stderr
+    assert list((tmp_path / "__pycache__").glob("hello.*.pyc"))

@@ -136,11 +136,74 @@ def warm_up():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def blocked_plugins(args):
+    """The plugins ``-p no:NAME`` arguments block, as pytest reads them before it loads any."""
+    blocked, args = set(), list(args)
+    for i, arg in enumerate(args):
+        if arg == "-p" and i + 1 < len(args):
+            name = args[i + 1].strip()
+        elif arg.startswith("-p") and arg != "-p":
+            name = arg[2:].strip()
+        else:
+            continue
+        if name.startswith("no:"):
+            blocked.add(name[3:])
+    return blocked
+
+
+def prebuild_pytest_config(blocked):
+    """Register pytest's built-in plugins once, here, for the first pytest run of each child.
+
+    A pytest run starts by building its plugin manager and registering some
+    thirty built-in plugins (their hooks and command-line options: ~9 ms)
+    before it reads its arguments; only ``-p no:NAME`` changes that step. So
+    a config with that step done, for the plugins the sandbox's pytest runs
+    block (the eval's and the pdb driver's), is built here, and pytest's
+    ``get_config`` gives it to a child's first run that blocks the same ones,
+    with the run's own invocation (arguments, plugins, folder). Any other run
+    builds its own, as pytest does.
+    """
+    try:
+        import pathlib
+
+        import _pytest.config as pytest_config
+    except ImportError:
+        return
+    original = pytest_config.get_config
+    try:
+        prebuilt = [original(["-p" + "no:" + name for name in sorted(blocked)])]
+    except Exception:
+        return
+
+    def get_config(args=None, plugins=None, **kwargs):
+        prog = kwargs.pop("prog", None)  # pytest >= 9: the name in usage messages
+        parser = getattr(prebuilt[0], "_parser", None) if prebuilt else None
+        if (
+            prebuilt
+            and not kwargs
+            and blocked_plugins(args or ()) == blocked
+            and (prog is None or isinstance(getattr(type(parser), "prog", None), property))
+        ):
+            config = prebuilt.pop()
+            if prog is not None:
+                parser.prog = prog
+            config.invocation_params = pytest_config.Config.InvocationParams(
+                args=args or (), plugins=plugins, dir=pathlib.Path.cwd()
+            )
+            return config
+        if prog is not None:
+            kwargs["prog"] = prog
+        return original(args, plugins, **kwargs)
+
+    pytest_config.get_config = get_config
+
+
 class Zygote:
     def __init__(self, config):
         self.uid = config.get("uid")
         self.rlimits = [(getattr(resource, "RLIMIT_" + name.upper()), int(value)) for name, value in config.get("rlimits", [])]
         self.base_path = sys.path[1:]
+        self.compiled = {}  # support scripts' code (compile_support_scripts)
         self.children = {}  # pid -> function that reports its exit code
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_w, False)
@@ -272,7 +335,7 @@ class Zygote:
             os.write(2, ("gym-pdb: could not start the program: %r\n" % (exc,)).encode())
             return 126
         reseed()
-        return run_program(request["argv"], self.base_path)
+        return run_program(request["argv"], self.base_path, self.compiled)
 
     def confine(self, request, stdout, stdin, keep=()):
         """Make this child the sandbox's process for ``request``; fds in ``keep`` stay open."""
@@ -639,8 +702,51 @@ def _output(fd, errors):
     return io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), "utf-8", errors, write_through=True)
 
 
-def run_program(argv, base_path):
-    """Run ``python ARGV`` in this process, as the interpreter would; returns the exit code."""
+def compile_support_scripts(folder):
+    """Compile the support scripts once: ``{path: (stat key, code)}`` for running them as ``__main__``.
+
+    Each pdb start runs ``pdb_driver.py`` as a script, which imports it as a
+    module: without this, two compiles of it per start. Where this process
+    may write the folder (it is root's, or the sandbox has no uid), their
+    bytecode also goes into its ``__pycache__`` for the imports.
+    """
+    import py_compile
+
+    compiled = {}
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if not name.endswith(".py") or name == os.path.basename(__file__):
+            continue
+        try:
+            with open(path, "rb") as f:
+                compiled[path] = (_stat_key(path), compile(f.read(), path, "exec"))
+        except (OSError, SyntaxError, ValueError):
+            continue
+        if os.access(folder, os.W_OK):
+            py_compile.compile(path, doraise=False, quiet=2)
+    return compiled
+
+
+def _stat_key(path):
+    st = os.stat(path)
+    return st.st_mtime_ns, st.st_size, st.st_ino
+
+
+def _run_as_main(code, script):
+    """What ``runpy.run_path`` does for a source file, with its code already compiled."""
+    import types
+
+    main = types.ModuleType("__main__")
+    main.__file__, main.__cached__, main.__loader__, main.__package__, main.__spec__ = script, None, None, "", None
+    sys.modules["__main__"] = main
+    exec(code, main.__dict__)
+
+
+def run_program(argv, base_path, compiled=None):
+    """Run ``python ARGV`` in this process, as the interpreter would; returns the exit code.
+
+    ``compiled``: scripts' code compiled already (``compile_support_scripts``).
+    """
     pythonpath = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     if argv[0] == "-m":
         sys.path[:] = [os.getcwd(), *pythonpath, *base_path]
@@ -650,7 +756,11 @@ def run_program(argv, base_path):
         script = argv[0]
         sys.path[:] = [os.path.dirname(os.path.realpath(script)), *pythonpath, *base_path]
         sys.argv = list(argv)
-        run = lambda: runpy.run_path(script, run_name="__main__")  # noqa: E731
+        key, code = (compiled or {}).get(os.path.realpath(script), (None, None))
+        if code is not None and _stat_key(script) == key:
+            run = lambda: _run_as_main(code, script)  # noqa: E731
+        else:
+            run = lambda: runpy.run_path(script, run_name="__main__")  # noqa: E731
     gc.enable()
     try:
         run()
@@ -709,10 +819,14 @@ def main():
         channel_of = lambda: HostSocket(int(sys.argv[1]))  # noqa: E731
     config = json.loads(sys.argv[-1])
     warm_up()
+    compiled = compile_support_scripts(os.path.dirname(os.path.realpath(__file__)))
+    if config.get("prepared_eval"):
+        prebuild_pytest_config(blocked_plugins(config["prepared_eval"]["argv"]))
     gc.collect()
     gc.freeze()
     prepared = start_prepared_eval(config)
     zygote = Zygote(config)
+    zygote.compiled = compiled
     if prepared is not None:
         zygote.prepared = prepared
         zygote.children[prepared.pid] = lambda pid, code: None  # reaped as the others
