@@ -199,6 +199,8 @@ def prebuild_pytest_config(blocked):
 
 
 class Zygote:
+    prepared = None  # a PreparedEval, when the sandbox's eval command is prepared
+
     def __init__(self, config):
         self.uid = config.get("uid")
         self.rlimits = [(getattr(resource, "RLIMIT_" + name.upper()), int(value)) for name, value in config.get("rlimits", [])]
@@ -209,8 +211,6 @@ class Zygote:
         os.set_blocking(self.wake_w, False)
         signal.set_wakeup_fd(self.wake_w)
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)
-
-    prepared = None  # a PreparedEval, when the sandbox's eval command is prepared
 
     def serve(self, channel):
         """Take requests from ``channel`` until it closes."""
