@@ -134,3 +134,13 @@ def test_a_prepared_pytest_standby_is_not_used_once_the_configuration_changed(se
     session.sandbox.write_file("test_checks.py", b"def test_c():\n    z = 3\n")
     reply = session.restart()  # a program change is not a configuration change: the standby goes on
     assert reply.frame.function == "test_c"
+
+
+def test_the_driver_and_the_host_agree_on_what_they_share():
+    """The driver runs in the sandbox, where gym_pdb is not: what both sides need is written twice."""
+    from gym_pdb.sandbox import session
+    from gym_pdb.sandbox.support import UNUSED_PLUGINS, pdb_driver
+
+    # the zygote's prebuilt pytest config serves both only while they block the same plugins
+    assert pdb_driver.UNUSED_PLUGINS == list(UNUSED_PLUGINS)
+    assert pdb_driver.STALE == session.STALE

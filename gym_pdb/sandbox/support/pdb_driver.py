@@ -37,7 +37,8 @@ CONTEXT = 3
 WORKDIR = os.getcwd()
 CMD_IN = CMD_OUT = None
 STALE = "\x1egym-pdb-stale-standby"
-# pytest plugins that only serve options a debug session never passes (as the eval's).
+# pytest plugins that only serve options a debug session never passes: the same as the eval's
+# (gym_pdb.sandbox.support.UNUSED_PLUGINS), so that the zygote's prebuilt pytest config serves both.
 UNUSED_PLUGINS = [arg for name in ("cacheprovider", "junitxml", "pastebin", "stepwise", "setuponly", "setupplan") for arg in ("-p", "no:" + name)]
 CONFIG_FILES = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
 

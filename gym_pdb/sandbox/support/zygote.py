@@ -335,6 +335,10 @@ class Zygote:
             os.write(2, ("gym-pdb: could not start the program: %r\n" % (exc,)).encode())
             return 126
         reseed()
+        return self.run(request)
+
+    def run(self, request):
+        """Run the request's program in this confined child; returns its exit code."""
         return run_program(request["argv"], self.base_path, self.compiled)
 
     def confine(self, request, stdout, stdin, keep=()):
@@ -577,26 +581,22 @@ class Unwind(BaseException):
 class PreparedEvalZygote(Zygote):
     """The prepared eval process's forking: each child goes on with the held pytest session."""
 
-    def __init__(self, config, session, prefix, keep, path_len):
+    def __init__(self, config, session, detach, prefix, keep, path_len):
         super().__init__(config)
         self.session = session
+        self.detach = detach  # prepared_eval.detach
         self.prefix = prefix  # the number of arguments every eval shares
         self.keep = keep  # pytest's fds
         self.path_len = path_len  # sys.path's length before pytest's own additions
         self.environ = dict(os.environ)  # the run's, with what pytest set (PYTEST_VERSION)
 
-    def program(self, request, stdout, stdin):
-        import prepared_eval
-
-        try:
-            prepared_eval.detach(self.session)
-            self.confine(request, stdout, stdin, keep=self.keep)
-            os.environ.update(self.environ)
-        except BaseException as exc:
-            os.write(2, ("gym-pdb: could not start the program: %r\n" % (exc,)).encode())
-            return 126
+    def confine(self, request, stdout, stdin, keep=()):
+        self.detach(self.session)  # before the streams change
+        super().confine(request, stdout, stdin, keep=self.keep)
+        os.environ.update(self.environ)
         sys.path.insert(len(sys.path) - self.path_len, os.getcwd())  # where `python -m` puts it
-        reseed()
+
+    def run(self, request):
         gc.enable()
         raise Unwind(request["argv"][self.prefix :])
 
@@ -619,8 +619,7 @@ def run_prepared_eval(config, spec, fd):
     try:
         set_environ(spec["env"])
         os.chdir(spec["cwd"])
-        pythonpath = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-        sys.path[:] = [*pythonpath, *sys.path[1:]]  # not the workspace: this process is root
+        sys.path[:] = [*_pythonpath(), *sys.path[1:]]  # not the workspace: this process is root
         import prepared_eval
         import pytest
     except Exception as exc:
@@ -632,7 +631,7 @@ def run_prepared_eval(config, spec, fd):
 
     def serve(session):
         keep = open_fds() - {fd}
-        zygote = PreparedEvalZygote(config, session, len(spec["argv"]), keep, path_len)
+        zygote = PreparedEvalZygote(config, session, prepared_eval.detach, len(spec["argv"]), keep, path_len)
         gc.collect()
         gc.freeze()
         channel.send({"ready": True})
@@ -727,6 +726,10 @@ def compile_support_scripts(folder):
     return compiled
 
 
+def _pythonpath():
+    return [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+
+
 def _stat_key(path):
     st = os.stat(path)
     return st.st_mtime_ns, st.st_size, st.st_ino
@@ -747,16 +750,16 @@ def run_program(argv, base_path, compiled=None):
 
     ``compiled``: scripts' code compiled already (``compile_support_scripts``).
     """
-    pythonpath = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    pythonpath = _pythonpath()
     if argv[0] == "-m":
         sys.path[:] = [os.getcwd(), *pythonpath, *base_path]
         sys.argv = ["-m", *argv[2:]]
         run = lambda: runpy.run_module(argv[1], run_name="__main__", alter_sys=True)  # noqa: E731
     else:
-        script = argv[0]
-        sys.path[:] = [os.path.dirname(os.path.realpath(script)), *pythonpath, *base_path]
+        script, real = argv[0], os.path.realpath(argv[0])
+        sys.path[:] = [os.path.dirname(real), *pythonpath, *base_path]
         sys.argv = list(argv)
-        key, code = (compiled or {}).get(os.path.realpath(script), (None, None))
+        key, code = (compiled or {}).get(real, (None, None))
         if code is not None and _stat_key(script) == key:
             run = lambda: _run_as_main(code, script)  # noqa: E731
         else:
