@@ -20,6 +20,10 @@ from gym_pdb.tasks.task import Task
 from gym_pdb.tools import DEFAULT_TOOLS, ToolContext, ToolError, ToolSettings, Workspace, make_tools
 from gym_pdb.tools.listdir import render_tree
 from gym_pdb.tools.pdb import breakpoints_info, frame_info
+from gym_pdb.verdict import reward as rewards
+from gym_pdb.verdict.expected import expected_tests
+from gym_pdb.verdict.result import EvalResult
+from gym_pdb.verdict.run import run_tests
 
 #: Printable ASCII with tab and newline. Text outside it is escaped (``\xe9``, ``\u2603``),
 #: so every observation lies in the observation space.
@@ -27,7 +31,7 @@ CHARSET = frozenset(string.printable)
 OUTSIDE_CHARSET = re.compile("[^" + re.escape(string.printable) + "]")
 MAX_OBSERVATION_CHARS = 20_000
 MAX_ACTION_CHARS = 200_000
-REWARD_MODES = ("sparse", "fraction", "shaped")
+REWARD_MODES = rewards.REWARD_MODES
 
 
 def to_charset(text: str, limit: int = MAX_OBSERVATION_CHARS) -> str:
@@ -51,7 +55,9 @@ class PDBEnv(gym.Env):
     (``"fraction"``), or the change in that fraction at each test run
     (``"shaped"``, which sums to the last run's fraction). The episode
     terminates when all tests pass or on ``submit``; ``gym.make`` adds the
-    step limit (``max_episode_steps``).
+    step limit (``max_episode_steps``). Only a run of the task's own tests in
+    which each of them genuinely passes, with no tampering seen, is paid (see
+    :mod:`gym_pdb.verdict`); ``info["integrity"]`` says what was seen.
 
     Args:
         suite: a suite name (``"DebugBench"``, ``"Demo"``, ``"Custom"``...).
@@ -63,6 +69,8 @@ class PDBEnv(gym.Env):
         sandbox_kwargs: passed to the sandbox (e.g. ``limits``, ``image``).
         tools: the tool names the agent may call.
         reward_mode: ``"sparse"``, ``"fraction"`` or ``"shaped"``.
+        integrity: ``"flag"`` (static flags of the program are reported in
+            ``info["integrity"]["flags"]``) or ``"strict"`` (a flag also zeroes the reward).
         render_mode: ``"ansi"`` (``render()`` returns the transcript) or None.
         pdb_timeout, test_timeout, eval_timeout: seconds (see ToolSettings).
     """
@@ -81,6 +89,7 @@ class PDBEnv(gym.Env):
         limits: Limits | None = None,
         tools: Sequence[str] = DEFAULT_TOOLS,
         reward_mode: str = "sparse",
+        integrity: str = "flag",
         render_mode: str | None = None,
         pdb_timeout: float = 10.0,
         test_timeout: float = 5.0,
@@ -89,6 +98,8 @@ class PDBEnv(gym.Env):
     ):
         if reward_mode not in REWARD_MODES:
             raise ValueError(f"reward_mode must be one of {REWARD_MODES}, not {reward_mode!r}")
+        if integrity not in rewards.INTEGRITY_MODES:
+            raise ValueError(f"integrity must be one of {rewards.INTEGRITY_MODES}, not {integrity!r}")
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode must be 'ansi' or None, not {render_mode!r}")
         self.suite = suite
@@ -108,6 +119,7 @@ class PDBEnv(gym.Env):
         self._task_ids = task_ids
         self.tools = make_tools(tools)
         self.reward_mode = reward_mode
+        self.integrity = integrity
         self.render_mode = render_mode
         self.max_observation_chars = max_observation_chars
         self.settings = ToolSettings(pdb_timeout=pdb_timeout, test_timeout=test_timeout, eval_timeout=eval_timeout)
@@ -130,6 +142,11 @@ class PDBEnv(gym.Env):
     def task_ids(self) -> list[str]:
         """The suite's task ids (for a generated suite: the ids generated so far)."""
         return list(self._task_ids if self._task_ids is not None else self.tasks)
+
+    @property
+    def last_eval(self) -> EvalResult | None:
+        """The episode's last test run, judged (None before the first)."""
+        return self._ctx.last_eval if self._ctx is not None else None
 
     @property
     def sandbox(self) -> Sandbox | None:
@@ -164,6 +181,7 @@ class PDBEnv(gym.Env):
             self._drop_sandbox()
             ctx = self._context()
             ctx.workspace.reset(self.task)
+        ctx.expected = self._expected(ctx)
         self._fraction = 0.0
         self._steps = 0
         observation = self._observe(self._prompt())
@@ -247,17 +265,25 @@ class PDBEnv(gym.Env):
             )
         return result.observation, result.tests_passed, result.tests_total, result.terminate
 
+    def _expected(self, ctx: ToolContext):
+        """The tests this task's runs must pass; a trusted run of the task's own files the first time."""
+
+        ran_gold = []
+
+        def trusted_run(files: Mapping[str, str]):
+            ran_gold.append(files != self.task.files)
+            return run_tests(ctx.sandbox, self.task, ctx.settings.timeouts, None, files)
+
+        expected = expected_tests(ctx.sandbox, self.task, trusted_run)
+        if any(ran_gold):
+            ctx.workspace.reset(self.task)
+        return expected
+
     def _reward(self, passed: int, total: int, submitted: bool) -> tuple[float, bool]:
-        fraction = passed / total if total else 0.0
-        resolved = bool(self._ctx.last_eval and self._ctx.last_eval.resolved)
-        terminated = resolved or submitted
-        if self.reward_mode == "sparse":
-            reward = 1.0 if resolved else 0.0
-        elif self.reward_mode == "fraction":
-            reward = (1.0 if resolved else fraction) if terminated else 0.0
-        else:
-            reward = fraction - self._fraction
-        self._fraction = fraction
+        last = self._ctx.last_eval
+        terminated = rewards.earns(last, self.integrity) or submitted
+        reward = rewards.reward(last, self.reward_mode, terminated, self._fraction, self.integrity)
+        self._fraction = rewards.progress(last, self.integrity)
         return reward, terminated
 
     def _prompt(self) -> str:
@@ -276,7 +302,8 @@ class PDBEnv(gym.Env):
             "parse_error": parse_error,
             "tests_passed": passed if passed is not None else (last.passed if last else -1),
             "tests_total": total if total is not None else (last.total if last else -1),
-            "resolved": bool(last and last.resolved),
+            "resolved": rewards.earns(last, self.integrity),
+            "integrity": last.integrity() if last else {"valid": True, "evidence": [], "flags": []},
             "breakpoints": breakpoints_info(self._ctx),
             "current_frame": frame_info(self._ctx),
             "step": self._steps,

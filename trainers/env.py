@@ -29,6 +29,7 @@ import gymnasium as gym
 import gym_pdb  # noqa: F401  (registers the PDB-*-v0 ids)
 from gym_pdb.tasks.task import Task
 from gym_pdb.tools import DEFAULT_TOOLS, tools_schema
+from gym_pdb.verdict import reward as rewards
 
 __all__ = [
     "SYSTEM_PROMPT",
@@ -184,7 +185,8 @@ class PDBEpisode:
         sandbox: ``"local"`` or ``"docker"``.
         max_tool_calls: tool calls allowed per episode (the paper: 80); later calls are refused.
         final_eval: when the episode ends unresolved, run the tests once more for the reward.
-        reward: ``"resolved"`` (1.0 when all tests pass) or ``"fraction"`` (the fraction passing).
+        reward: ``"resolved"`` (1.0 when the tests' verdict pays) or ``"fraction"`` (else the
+            fraction passing): the env's own reward definition, ``gym_pdb.verdict.reward``.
         env_kwargs: more keyword arguments for ``gymnasium.make`` (``limits``, ``eval_timeout``...).
     """
 
@@ -240,11 +242,11 @@ class PDBEpisode:
             self._prefetched = (_row_key(row), observation)
 
     def get_reward(self) -> float:
-        """The episode's reward, from the tests."""
+        """The episode's reward: the env's verdict on its last test run (``gym_pdb.verdict.reward``)."""
         self._finish()
-        if self.reward_kind == "fraction" and not self.resolved:
-            return self.tests_passed / self.tests_total if self.tests_total > 0 else 0.0
-        return 1.0 if self.resolved else 0.0
+        env = self.env.unwrapped
+        mode = "fraction" if self.reward_kind == "fraction" else "sparse"
+        return rewards.reward(env.last_eval, mode, ended=True, integrity=env.integrity)
 
     def _finish(self) -> None:
         """End the episode: run the tests once more if it is unresolved and ``final_eval`` is set."""

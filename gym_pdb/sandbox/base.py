@@ -43,6 +43,7 @@ class ExecResult:
     timed_out: bool = False
     truncated: bool = False
     elapsed: float = 0.0
+    records: bytes = b""  # what the process wrote to its record channel (``run(..., records_key=...)``)
 
     @property
     def text(self) -> str:
@@ -109,8 +110,8 @@ class Sandbox(abc.ABC):
         """Empty the workspace, then lay ``files`` into it; ``readonly`` ones can't be written."""
 
     @abc.abstractmethod
-    def write_file(self, path: str, content: bytes) -> None:
-        """Write one workspace file (creating folders)."""
+    def write_file(self, path: str, content: bytes, readonly: bool = False) -> None:
+        """Write one workspace file (creating folders); ``readonly``: as ``reset_workspace`` lays read-only ones."""
 
     @abc.abstractmethod
     def read_file(self, path: str) -> bytes:
@@ -121,14 +122,32 @@ class Sandbox(abc.ABC):
         self.run(["rm", "-f", "--", safe_relpath(path)], timeout=10)
 
     @abc.abstractmethod
+    def workspace_digest(self) -> dict[str, str]:
+        """Every entry of the workspace: relative path -> the file's sha256 hex, or ``dir``, ``link``, ``other``."""
+
+    @abc.abstractmethod
+    def remove_paths(self, paths: Sequence[str]) -> None:
+        """Remove these workspace entries (folders with what they hold), whoever made them."""
+
+    @abc.abstractmethod
     def run(
         self,
         argv: Sequence[str],
         timeout: float,
         env: Mapping[str, str] | None = None,
         output_limit: int | None = None,
+        records_key: bytes | None = None,
     ) -> ExecResult:
-        """Run a command in the workspace to completion (or to ``timeout``, then kill it)."""
+        """Run a command in the workspace to completion (or to ``timeout``, then kill it).
+
+        With ``records_key``, the process also gets a record channel (see
+        ``support/records.py``): a socket named by ``GYM_PDB_RECORDS_FD`` in its
+        environment, into which the key has been written, and whatever the
+        process writes there comes back in ``ExecResult.records``. Only a process
+        that never runs task code carries it (the host, or the root warm
+        interpreter in a container), so nothing of the workspace can write
+        into the result but through that socket.
+        """
 
     @abc.abstractmethod
     def spawn(self, argv: Sequence[str], env: Mapping[str, str] | None = None) -> InteractiveProcess:

@@ -40,6 +40,7 @@ process, the creation time); ``close()``, the interpreter's exit and
 from __future__ import annotations
 
 import base64
+import binascii
 import errno
 import io
 import json
@@ -127,6 +128,12 @@ WARM_FIFO = SUPPORT_DIR + "/.warm/requests"
 MAX_WARM_REQUEST = 3500  # a FIFO line is written at once only up to PIPE_BUF (4096 bytes)
 # Its streams go to fds 5-7 first: those stay put while printf's output is redirected.
 _CONNECTOR = f'exec 5<&0 6>&1 7>&2; printf "%s %s\\n" "$$" "$1" > {WARM_FIFO} && exec sleep 2147483647'
+# The same for a run with a record channel: the key comes first on stdin (a shell variable, never an
+# argument: arguments are world-readable in /proc), then the rest of stdin is the program's.
+_KEYED_CONNECTOR = (
+    f'IFS= read -r key; exec 5<&0 6>&1 7>&2; printf "%s %s %s\\n" "$$" "$key" "$1" > {WARM_FIFO} && '
+    "exec sleep 2147483647"
+)
 
 # The persistent root control shell: reads one command per line.
 _ADMIN_SHELL = "exec 2>&1; while IFS= read -r line; do eval \"$line\"; done"
@@ -196,6 +203,7 @@ class _ExecStream:
         self.pending = bytearray()
         self.pid: int | None = None
         self.rc: int | None = None
+        self.records = bytearray()  # relayed by the zygote from the process's record channel
         self.eof = False
         self.closed = False
         if initial:
@@ -260,8 +268,10 @@ class _ExecStream:
                         self.pid = int(value)
                     elif key == b"rc":
                         self.rc = int(value)
+                    elif key == b"rec":
+                        self.records += base64.b64decode(value, validate=True)
                     continue
-                except ValueError:
+                except (ValueError, binascii.Error):
                     pass
             if self.keep_stderr:
                 self.pending += line  # a control job's own error output
@@ -880,13 +890,42 @@ class DockerSandbox(Sandbox):
                     raise
                 self._drop_container()  # died between episodes: a new one, transparently
 
-    def write_file(self, path: str, content: bytes) -> None:
+    def write_file(self, path: str, content: bytes, readonly: bool = False) -> None:
         c = self._container()
         rel = safe_relpath(path)
-        if len(content) <= CONTROL_WRITE_MAX and self._write_as_user(c, rel, bytes(content)):
+        if not readonly and len(content) <= CONTROL_WRITE_MAX and self._write_as_user(c, rel, bytes(content)):
             return
-        entries = [(p, None, 0o1777, 0) for p in _parents(rel)] + [(rel, bytes(content), 0o644, c.uid)]
-        self._upload(c, WORKDIR, _tar(entries), clear=False)
+        if readonly:
+            self._control(f"rm -rf -- {shlex.quote(WORKDIR + '/' + rel)}", c)  # root's file, never followed
+        entry = (rel, bytes(content), 0o444, 0) if readonly else (rel, bytes(content), 0o644, c.uid)
+        self._upload(c, WORKDIR, _tar([(p, None, 0o1777, 0) for p in _parents(rel)] + [entry]), clear=False)
+
+    def workspace_digest(self) -> dict[str, str]:
+        c = self._container()
+        # Each entry's type and path, then each regular file's digest: NUL-separated, whatever the names hold.
+        out = self._control(
+            f"cd {WORKDIR} && find . -mindepth 1 -printf '%y %P\\0' && printf '\\036\\0' && "
+            "find . -mindepth 1 -type f -exec sha256sum -z -- {} +",
+            c,
+        )
+        listing, _, sums = out.partition(b"\x1e\0")
+        kinds = {"d": "dir", "l": "link"}
+        found: dict[str, str] = {}
+        for item in filter(None, listing.split(b"\0")):
+            kind, _, path = item.decode("utf-8", "surrogateescape").partition(" ")
+            found[path] = kinds.get(kind, "other")
+        for item in filter(None, sums.split(b"\0")):
+            digest, _, path = item.decode("utf-8", "surrogateescape").partition("  ")
+            path = path[2:] if path.startswith("./") else path
+            if found.get(path) == "other":
+                found[path] = digest
+        return found
+
+    def remove_paths(self, paths: Sequence[str]) -> None:
+        if paths:
+            c = self._container()
+            names = " ".join(shlex.quote(f"{WORKDIR}/{safe_relpath(p)}") for p in paths)
+            self._control(f"rm -rf -- {names}", c)
 
     def _write_as_user(self, c: _Container, rel: str, content: bytes) -> bool:
         """Write a small file through the control shell, as the sandbox uid (a round trip, not an upload).
@@ -989,18 +1028,42 @@ class DockerSandbox(Sandbox):
             return None
         return request
 
-    def _start(self, argv: Sequence[str], env: Mapping[str, str] | None, stdin: bool) -> tuple[_Container, _ExecStream]:
+    def _start(
+        self, argv: Sequence[str], env: Mapping[str, str] | None, stdin: bool, records_key: bytes | None = None
+    ) -> tuple[_Container, _ExecStream]:
         argv = [str(a) for a in argv]
         if not argv:
             raise SandboxError("no command to run")
         c = self._container()
         env = self._env(env)
         request = self._warm_request(c, argv, env) if self.forks_python else None
+        if records_key is not None:
+            return c, self._start_with_records(c, argv, env, request, records_key)
         if request is not None:
             stream = self._exec(c, ["sh", "-c", _CONNECTOR, "sh", request], user="0:0", stdin=stdin, keep_stderr=False)
         else:
             stream = self._exec(c, ["sh", "-c", _WRAPPER, "sh", *argv], env=env, stdin=stdin, keep_stderr=False)
         return c, stream
+
+    def _start_with_records(
+        self, c: _Container, argv: list[str], env: dict[str, str], request: str | None, key: bytes
+    ) -> _ExecStream:
+        """Start a run whose record channel a root process of the container relays: the zygote, or a one-off one.
+
+        The key goes on stdin, never in an argument; the program's stdin is empty.
+        """
+        if request is not None:
+            command, line = ["sh", "-c", _KEYED_CONNECTOR, "sh", request], key.hex()
+        else:
+            if argv[0] not in (self.info.python, "python", "python3") or not forkable(argv[1:], env, self._env(None)):
+                raise SandboxError("a run with a record channel must be `python SCRIPT` or `python -m MODULE`")
+            config = zygote_config(c.uid, [], self.info, self._env, prepared=False)
+            command = [self.info.python, f"{SUPPORT_DIR}/zygote.py", "--once", config]
+            line = f"{key.hex()} {json.dumps({'argv': argv[1:], 'env': env, 'cwd': WORKDIR})}"
+        stream = self._exec(c, command, user="0:0", env=self._env(None), stdin=True, keep_stderr=False)
+        stream.send(line.encode() + b"\n")
+        stream.shutdown_write()
+        return stream
 
     def run(
         self,
@@ -1008,9 +1071,10 @@ class DockerSandbox(Sandbox):
         timeout: float,
         env: Mapping[str, str] | None = None,
         output_limit: int | None = None,
+        records_key: bytes | None = None,
     ) -> ExecResult:
         start = time.monotonic()
-        c, stream = self._start(argv, env, stdin=False)
+        c, stream = self._start(argv, env, stdin=False, records_key=records_key)
         buf = BoundedBuffer(output_limit or self.limits.output_bytes)
         timed_out = False
         try:
@@ -1049,6 +1113,7 @@ class DockerSandbox(Sandbox):
             timed_out=timed_out,
             truncated=buf.truncated,
             elapsed=time.monotonic() - start,
+            records=bytes(stream.records),
         )
 
     def spawn(self, argv: Sequence[str], env: Mapping[str, str] | None = None) -> DockerProcess:

@@ -17,11 +17,13 @@ attacker: use the Docker sandbox for that.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import random
 import selectors
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -44,6 +46,7 @@ from gym_pdb.sandbox.base import (
 )
 from gym_pdb.sandbox.owner import owner_alive, owner_token
 from gym_pdb.sandbox.support import support_files
+from gym_pdb.sandbox.support.records import FD_VARIABLE
 from gym_pdb.sandbox.warm import ForkedChild, WarmPython, forkable, zygote_config
 
 UID_RANGE = (200_000, 2_000_000_000)
@@ -121,6 +124,25 @@ def _can_unshare_network_as_user() -> bool:
     except (OSError, subprocess.TimeoutExpired):
         return False
     return probe.returncode == 0
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        while chunk := f.read(READ_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read(stream: int | socket.socket) -> bytes | None:
+    """What a non-blocking stream has now: b"" at its end, None when nothing is there yet."""
+    try:
+        return stream.recv(READ_CHUNK) if isinstance(stream, socket.socket) else os.read(stream, READ_CHUNK)
+    except (BlockingIOError, InterruptedError):
+        return None
+    except OSError:
+        return b""
 
 
 def read_until(fd: int, selector: selectors.BaseSelector, marker: bytes, timeout: float, limit: int) -> tuple[bytes, bool | None]:
@@ -402,9 +424,41 @@ class LocalSandbox(Sandbox):
         for path, content in files.items():
             self._write(path, content, readonly=path in readonly)
 
-    def write_file(self, path: str, content: bytes) -> None:
+    def write_file(self, path: str, content: bytes, readonly: bool = False) -> None:
         self._check_open()
-        self._write(path, content, readonly=False)
+        self._write(path, content, readonly=readonly)
+
+    def workspace_digest(self) -> dict[str, str]:
+        self._check_open()
+        found: dict[str, str] = {}
+        folders = [""]
+        while folders:
+            rel = folders.pop()
+            with os.scandir(os.path.join(self.workdir, rel)) as entries:
+                for entry in entries:
+                    path = f"{rel}/{entry.name}" if rel else entry.name
+                    if entry.is_symlink():
+                        found[path] = "link"
+                    elif entry.is_dir():
+                        found[path] = "dir"
+                        folders.append(path)
+                    elif entry.is_file():
+                        found[path] = _sha256(entry.path)
+                    else:
+                        found[path] = "other"
+        return found
+
+    def remove_paths(self, paths: Sequence[str]) -> None:
+        self._check_open()
+        for path in paths:
+            host = self._host_path(path)
+            if os.path.isdir(host) and not os.path.islink(host):
+                shutil.rmtree(host, ignore_errors=True)
+            else:
+                try:
+                    os.unlink(host)
+                except FileNotFoundError:
+                    pass
 
     def _write(self, path: str, content: bytes, readonly: bool) -> None:
         host = self._host_path(path)
@@ -485,8 +539,11 @@ class LocalSandbox(Sandbox):
             return None
         return warm if warm.ready(0) else None
 
-    def _start(self, argv: Sequence[str], env: Mapping[str, str] | None, interactive: bool):
-        """Start ``argv`` in the workspace; returns (child, its stdout's read end, its stdin's write end)."""
+    def _start(self, argv: Sequence[str], env: Mapping[str, str] | None, interactive: bool, records: int | None = None):
+        """Start ``argv`` in the workspace; returns (child, its stdout's read end, its stdin's write end).
+
+        ``records``: the child's end of its record channel.
+        """
         self._check_open()
         argv = list(argv)
         if argv and argv[0] in ("python", "python3"):
@@ -498,11 +555,13 @@ class LocalSandbox(Sandbox):
             warm = self._warm_for(argv, env)
             if warm is not None:
                 try:
-                    child = ForkedChild(warm, warm.fork(argv[1:], env, self.workdir, out_w, in_r))
+                    child = ForkedChild(warm, warm.fork(argv[1:], env, self.workdir, out_w, in_r, records))
                 except SandboxError:
                     warm = None
             if warm is None:
-                child = self._popen(argv, env, out_w, in_r)
+                if records is not None:
+                    env[FD_VARIABLE] = str(records)
+                child = self._popen(argv, env, out_w, in_r, records)
         except BaseException:
             for fd in (out_r, in_w):
                 if fd is not None:
@@ -514,7 +573,9 @@ class LocalSandbox(Sandbox):
                     os.close(fd)
         return child, out_r, in_w
 
-    def _popen(self, argv: list[str], env: dict[str, str], stdout: int, stdin: int | None) -> subprocess.Popen:
+    def _popen(
+        self, argv: list[str], env: dict[str, str], stdout: int, stdin: int | None, records: int | None = None
+    ) -> subprocess.Popen:
         argv = self._prefix + argv
         try:
             return subprocess.Popen(
@@ -526,6 +587,7 @@ class LocalSandbox(Sandbox):
                 env=env,
                 start_new_session=True,
                 close_fds=True,
+                pass_fds=() if records is None else (records,),
             )
         except OSError as exc:
             if exc.errno in (errno.EAGAIN, errno.ENOMEM):
@@ -540,38 +602,62 @@ class LocalSandbox(Sandbox):
         timeout: float,
         env: Mapping[str, str] | None = None,
         output_limit: int | None = None,
+        records_key: bytes | None = None,
     ) -> ExecResult:
         start = time.monotonic()
-        child, fd, _ = self._start(argv, env, interactive=False)
+        channel = theirs = None
+        if records_key is not None:
+            channel, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            channel.sendall(records_key)
+            channel.setblocking(False)
+        try:
+            child, fd, _ = self._start(argv, env, interactive=False, records=theirs.fileno() if theirs else None)
+        except BaseException:
+            if channel is not None:
+                channel.close()
+            raise
+        finally:
+            if theirs is not None:
+                theirs.close()
         buf = BoundedBuffer(output_limit or self.limits.output_bytes)
+        received = bytearray()
         timed_out = False
         with selectors.DefaultSelector() as sel:
-            sel.register(fd, selectors.EVENT_READ)
+            sel.register(fd, selectors.EVENT_READ, buf.add)
+            if channel is not None:
+                sel.register(channel, selectors.EVENT_READ, received.extend)
             deadline = start + timeout
-            while True:
+            while sel.get_map():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     timed_out = child.poll() is None
                     break
-                if sel.select(min(remaining, 0.5)):
-                    chunk = os.read(fd, READ_CHUNK)
-                    if not chunk:
-                        break
-                    buf.add(chunk)
-                elif child.poll() is not None:
-                    break  # exited, but a stray child holds the pipe open
+                events = sel.select(min(remaining, 0.5))
+                for key, _ in events:
+                    chunk = _read(key.fileobj)
+                    if chunk:
+                        key.data(chunk)
+                    elif chunk is not None:
+                        sel.unregister(key.fileobj)
+                if not events and child.poll() is not None:
+                    break  # exited, but a stray child holds a stream open
         try:
             os.killpg(child.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
         os.close(fd)
         code = child.wait()
+        if channel is not None:
+            while chunk := _read(channel):
+                received.extend(chunk)
+            channel.close()
         return ExecResult(
             exit_code=None if timed_out else code,
             output=buf.getvalue(),
             timed_out=timed_out,
             truncated=buf.truncated,
             elapsed=time.monotonic() - start,
+            records=bytes(received),
         )
 
     def spawn(self, argv: Sequence[str], env: Mapping[str, str] | None = None) -> LocalProcess:

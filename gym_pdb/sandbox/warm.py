@@ -42,20 +42,21 @@ def forkable(args: Sequence[str], env: Mapping[str, str], zygote_env: Mapping[st
 
 
 def zygote_config(
-    uid: int | None, rlimits: Sequence, info: SandboxInfo, env_of: Callable[[Mapping[str, str]], dict[str, str]]
+    uid: int | None,
+    rlimits: Sequence,
+    info: SandboxInfo,
+    env_of: Callable[[Mapping[str, str]], dict[str, str]],
+    prepared: bool = True,
 ) -> str:
     """The zygote's CONFIG_JSON: the uid and limits of its children, and the eval command it prepares.
 
     ``env_of(extra)`` is the whole environment the sandbox gives a run with ``extra``.
     """
-    args, env = eval_command(info.support_dir, info.workdir)
-    return json.dumps(
-        {
-            "uid": uid,
-            "rlimits": [list(r) for r in rlimits],
-            "prepared_eval": {"argv": args, "env": env_of(env), "cwd": info.workdir},
-        }
-    )
+    config: dict = {"uid": uid, "rlimits": [list(r) for r in rlimits]}
+    if prepared:
+        args, env = eval_command(info.support_dir, info.workdir)
+        config["prepared_eval"] = {"argv": args, "env": env_of(env), "cwd": info.workdir}
+    return json.dumps(config)
 
 
 class WarmPython:
@@ -107,10 +108,18 @@ class WarmPython:
                     self._ready = True
             return bool(self._ready) and self.alive()
 
-    def fork(self, argv: Sequence[str], env: Mapping[str, str], cwd: str, stdout: int, stdin: int | None) -> int:
-        """Start ``python ARGV`` with these streams; returns its pid."""
-        fds = [stdout] + ([stdin] if stdin is not None else [])
-        return self._request({"argv": list(argv), "env": dict(env), "cwd": cwd}, fds)["pid"]
+    def fork(
+        self, argv: Sequence[str], env: Mapping[str, str], cwd: str, stdout: int, stdin: int | None, records: int | None = None
+    ) -> int:
+        """Start ``python ARGV`` with these streams (and record channel); returns its pid."""
+        request: dict = {"argv": list(argv), "env": dict(env), "cwd": cwd}
+        fds = [stdout]
+        if records is not None:
+            request["records"] = True
+            fds.append(records)
+        if stdin is not None:
+            fds.append(stdin)
+        return self._request(request, fds)["pid"]
 
     def kill_all(self) -> bool:
         """Kill every process of the sandbox's uid (no process to start: cheaper than ``kill -1``)."""

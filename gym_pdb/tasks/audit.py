@@ -32,9 +32,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from gym_pdb.tasks.check import CHECK_SETTINGS, SandboxPool, Verdict, run_files
+from gym_pdb.tasks.check import CHECK_TIMEOUTS, SandboxPool, Verdict, run_files
 from gym_pdb.tasks.task import Task
-from gym_pdb.tools.context import ToolSettings
+from gym_pdb.verdict import expected as expected_tests
+from gym_pdb.verdict.result import Expected
+from gym_pdb.verdict.run import Timeouts
 
 STATUSES = ("ok", "buggy-passes", "gold-fails", "missing-module", "error", "timeout")
 
@@ -85,14 +87,16 @@ def has_code(task: Task) -> bool:
     return any(re.search(r"^\s*(async\s+def|def|class)\s+\w+", text, flags=re.M) for text in programs)
 
 
-def audit_task(pool: SandboxPool, task: Task, settings: ToolSettings = CHECK_SETTINGS) -> AuditRecord:
+def audit_task(pool: SandboxPool, task: Task, timeouts: Timeouts = CHECK_TIMEOUTS) -> AuditRecord:
     start = time.monotonic()
     sandbox = pool.get()
-    buggy = Verdict.of(task, run_files(sandbox, task, settings=settings))
+    buggy = Verdict.of(task, run_files(sandbox, task, timeouts=timeouts))
     gold = None
     if task.gold_files:
-        gold = Verdict.of(task, run_files(sandbox, task, task.gold_files, settings=settings))
+        gold = Verdict.of(task, run_files(sandbox, task, task.gold_files, timeouts=timeouts))
     status, detail = classify(buggy, gold)
+    reference = gold if gold is not None else buggy
+    expected_tests.remember(task, Expected.from_dict(reference.expected) if reference.expected else None)
     if not has_code(task) and status not in ("missing-module", "buggy-passes"):
         status, detail = "error", "its program defines no function or class (a fragment, not a program)"
     return AuditRecord(task.suite, task.id, status, detail, buggy, gold, round(time.monotonic() - start, 3))
@@ -101,7 +105,7 @@ def audit_task(pool: SandboxPool, task: Task, settings: ToolSettings = CHECK_SET
 def audit_tasks(
     tasks: Iterable[Task],
     workers: int | None = None,
-    settings: ToolSettings = CHECK_SETTINGS,
+    timeouts: Timeouts = CHECK_TIMEOUTS,
     sandbox: str | None = "local",
     progress: Callable[[AuditRecord], None] | None = None,
 ) -> list[AuditRecord]:
@@ -109,7 +113,7 @@ def audit_tasks(
     tasks = list(tasks)
     workers = workers or os.cpu_count() or 1
     with SandboxPool(sandbox) as pool, ThreadPoolExecutor(max_workers=workers) as executor:
-        futures = [executor.submit(audit_task, pool, task, settings) for task in tasks]
+        futures = [executor.submit(audit_task, pool, task, timeouts) for task in tasks]
         records = []
         for future in futures:
             record = future.result()
@@ -213,10 +217,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
         suite_tasks = SUITES[name].load(args.data_dir, include_broken=True, verified_only=False)
         loaded[name] = (SUITES[name].folder, suite_tasks)
         tasks += sample_tasks(suite_tasks, args.sample, args.seed)
-    settings = ToolSettings(test_timeout=args.test_timeout, eval_timeout=args.eval_timeout)
+    timeouts = Timeouts(test=args.test_timeout, run=args.eval_timeout)
     bar = _progress_bar(len(tasks), args.quiet)
     start = time.monotonic()
-    records = audit_tasks(tasks, workers=args.workers, settings=settings, progress=bar.update)
+    records = audit_tasks(tasks, workers=args.workers, timeouts=timeouts, progress=bar.update)
     bar.close()
     report = AuditReport(records)
     output = Path(args.output)
@@ -264,8 +268,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sample", type=int, default=None, help="audit only N tasks per suite, drawn with --seed")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=None, help="parallel sandboxes (default: one per CPU)")
-    p.add_argument("--test-timeout", type=float, default=CHECK_SETTINGS.test_timeout, help="seconds per test")
-    p.add_argument("--eval-timeout", type=float, default=CHECK_SETTINGS.eval_timeout, help="seconds per test run")
+    p.add_argument("--test-timeout", type=float, default=CHECK_TIMEOUTS.test, help="seconds per test")
+    p.add_argument("--eval-timeout", type=float, default=CHECK_TIMEOUTS.run, help="seconds per test run")
     p.add_argument("--output", default="audit-report.json", help="where to write the JSON report")
     p.add_argument("--write-lists", action="store_true", help="write the package's exclusion and verified-gold lists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -1,9 +1,9 @@
 """Run a task's tests on its buggy program or on its gold fix, outside an episode.
 
 The audit and the bug generator use this to know whether a program fails its
-tests, passes them, or hangs. It goes through the eval tool's own code path
-(:func:`gym_pdb.tools.eval.run_task_tests`), so a verdict here is what an
-agent's ``eval`` would report.
+tests, passes them, or hangs. It goes through the verdict layer
+(:func:`gym_pdb.verdict.run.run_tests`), as an agent's ``eval`` does, so a
+verdict here is what the eval would report.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from dataclasses import dataclass
 
 from gym_pdb.sandbox import Sandbox, make_sandbox
 from gym_pdb.tasks.task import Task
-from gym_pdb.tools.context import ToolSettings
-from gym_pdb.tools.eval import EvalResult, run_task_tests
+from gym_pdb.verdict.expected import from_run
+from gym_pdb.verdict.result import EvalResult
+from gym_pdb.verdict.reward import earns
+from gym_pdb.verdict.run import Timeouts, run_tests
 
-#: Settings of a check: the env's per-test limit, a shorter bound on a whole run.
-CHECK_SETTINGS = ToolSettings(test_timeout=5.0, eval_timeout=60.0)
+#: Time limits of a check: the env's per-test limit, a shorter bound on a whole run.
+CHECK_TIMEOUTS = Timeouts(test=5.0, run=60.0)
 
 _MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
 
@@ -28,14 +30,14 @@ def run_files(
     sandbox: Sandbox,
     task: Task,
     files: Mapping[str, str] | None = None,
-    settings: ToolSettings = CHECK_SETTINGS,
+    timeouts: Timeouts = CHECK_TIMEOUTS,
 ) -> EvalResult:
     """Lay ``task`` into ``sandbox`` (``files`` replacing some of its files) and run its tests."""
     content = dict(task.files)
     content.update(files or {})
     readonly = [p for p in content if not task.is_editable(p)]
     sandbox.reset_workspace({p: t.encode("utf-8") for p, t in content.items()}, readonly=readonly)
-    return run_task_tests(sandbox, task, settings)
+    return run_tests(sandbox, task, timeouts, files=content)
 
 
 def missing_module(task: Task, result: EvalResult) -> str | None:
@@ -103,6 +105,7 @@ class Verdict:
     timed_out: bool
     missing_module: str | None
     collect_error: str
+    expected: dict[str, list[str]] | None = None  # what this run says a fix must pass (``verdict.expected``)
 
     @classmethod
     def of(cls, task: Task, result: EvalResult) -> "Verdict":
@@ -110,8 +113,9 @@ class Verdict:
         return cls(
             passed=result.passed,
             total=result.total,
-            resolved=result.resolved,
+            resolved=earns(result),
             timed_out=timed_out(result),
             missing_module=missing_module(task, result),
             collect_error=error[:300],
+            expected=expected.to_dict() if (expected := from_run(result)) else None,
         )

@@ -32,6 +32,7 @@ class Task:
     instructions: str = ""
     gold_files: dict[str, str] | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    expected: dict[str, list[str]] | None = None  # the tests a run must pass (``gym_pdb.verdict.expected``)
 
     @property
     def test_command(self) -> str:
@@ -69,6 +70,7 @@ class Task:
             "instructions": self.instructions,
             "gold_files": dict(self.gold_files) if self.gold_files is not None else None,
             "metadata": dict(self.metadata),
+            "expected": self.expected,
         }
 
     @classmethod

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from gym_pdb.sandbox.base import Sandbox, safe_relpath
 from gym_pdb.sandbox.session import PdbSession
 from gym_pdb.tasks.task import Task
+from gym_pdb.verdict.result import EvalResult, Expected
+from gym_pdb.verdict.run import Timeouts
 
 
 @dataclass
@@ -21,6 +22,10 @@ class ToolSettings:
     pdb_output_bytes: int = 16384
     view_max_lines: int = 400
     grep_max_results: int = 50
+
+    @property
+    def timeouts(self) -> Timeouts:
+        return Timeouts(test=self.test_timeout, run=self.eval_timeout)
 
 
 class Workspace:
@@ -76,7 +81,8 @@ class ToolContext:
     workspace: Workspace
     session: PdbSession
     settings: ToolSettings = field(default_factory=ToolSettings)
-    last_eval: Any = None
+    last_eval: EvalResult | None = None
+    expected: Expected | None = None  # the tests the task's runs must pass
 
     @property
     def task(self) -> Task:

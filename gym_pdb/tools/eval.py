@@ -8,139 +8,28 @@ failures are read from those records, so pytest's own summary is left out.
 
 from __future__ import annotations
 
-import ast
-import json
-import secrets
-from dataclasses import dataclass, field
-from typing import Callable
-
-from gym_pdb.sandbox.base import Sandbox
-from gym_pdb.sandbox.support import eval_command, eval_run_args
-from gym_pdb.tasks.task import Task
 from gym_pdb.tools.base import Tool, ToolResult
-from gym_pdb.tools.context import ToolContext, ToolSettings
-
-
-@dataclass
-class TestOutcome:
-    nodeid: str
-    outcome: str  # passed, failed, error, skipped, timeout
-    duration: float = 0.0
-    details: str = ""
-
-
-@dataclass
-class EvalResult:
-    tests: list[TestOutcome] = field(default_factory=list)
-    total: int = 0
-    collect_errors: list[str] = field(default_factory=list)
-    timed_out: bool = False
-    output: str = ""
-    elapsed: float = 0.0
-
-    @property
-    def passed(self) -> int:
-        return sum(t.outcome == "passed" for t in self.tests)
-
-    @property
-    def failed(self) -> int:
-        return sum(t.outcome != "passed" and t.outcome != "skipped" for t in self.tests) + max(
-            0, self.total - len(self.tests)
-        )
-
-    @property
-    def resolved(self) -> bool:
-        skipped = sum(t.outcome == "skipped" for t in self.tests)
-        return not self.collect_errors and self.passed > 0 and self.passed + skipped == self.total
+from gym_pdb.tools.context import ToolContext
+from gym_pdb.verdict import flags as static
+from gym_pdb.verdict.result import EvalResult
+from gym_pdb.verdict.run import run_tests as run_task_tests
 
 
 def run_tests(ctx: ToolContext) -> EvalResult:
-    """Run the episode's tests in its sandbox and gather the per-test outcomes."""
-    return run_task_tests(ctx.sandbox, ctx.task, ctx.settings)
-
-
-def run_task_tests(sandbox: Sandbox, task: Task, settings: ToolSettings) -> EvalResult:
-    """Run ``task``'s tests on the files now in ``sandbox`` (also used by the audit and the generator)."""
-    info = sandbox.info
-    results = f".gym-pdb-eval-{secrets.token_hex(6)}.jsonl"
-    args, env = eval_command(info.support_dir, info.workdir)
-    argv = [info.python, *args, *eval_run_args(results, settings.test_timeout, task.test_files)]
-    run = sandbox.run(argv, timeout=settings.eval_timeout, env=env)
-    try:
-        raw = sandbox.read_file(results).decode("utf-8", "replace")
-    except Exception:  # no results file: pytest never got going
-        raw = ""
-    finally:
-        sandbox.remove_file(results)
-    result = parse_results(raw, lambda: static_test_count(task))
-    result.timed_out = run.timed_out
-    result.elapsed = run.elapsed
-    result.output = run.text.replace(info.workdir.rstrip("/") + "/", "")
-    for t in result.tests:
-        if t.outcome == "running":  # started, never finished: the run was stopped or crashed
-            t.outcome = "timeout" if run.timed_out else "error"
+    """Run the episode's tests on the agent's files and judge them (expected tests, tampering, static flags)."""
+    task = ctx.task
+    result = run_task_tests(ctx.sandbox, task, ctx.settings.timeouts, ctx.expected, ctx.workspace.files)
+    program = {p: t for p, t in ctx.workspace.files.items() if p.endswith(".py") and task.is_editable(p)}
+    result.flags = static.static_flags(program, {p: task.files.get(p, "") for p in task.test_files})
     return result
-
-
-def parse_results(raw: str, fallback_total: Callable[[], int]) -> EvalResult:
-    """The outcomes in the plugin's records; ``fallback_total()`` counts the tests when collection did not."""
-    result = EvalResult()
-    collected: list[str] | None = None
-    by_id: dict[str, TestOutcome] = {}
-    for line in raw.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue  # a line cut by a killed run
-        event = record.get("event")
-        if event == "collected":
-            collected = record["nodeids"]
-        elif event == "collect_error":
-            result.collect_errors.append(record.get("longrepr", ""))
-        elif event == "test":
-            nodeid = record["nodeid"]
-            t = by_id.setdefault(nodeid, TestOutcome(nodeid, "running"))
-            t.duration += record.get("duration", 0.0)
-            when, outcome = record["when"], record["outcome"]
-            if outcome == "failed":
-                t.outcome = "failed" if when == "call" else ("error" if t.outcome in ("running", "passed") else t.outcome)
-                t.details = record.get("longrepr", "")
-            elif outcome == "skipped" and t.outcome == "running":
-                t.outcome = "skipped"
-            elif when == "call" and outcome == "passed" and t.outcome == "running":
-                t.outcome = "passed"
-    order = collected if collected is not None else list(by_id)
-    for nodeid in order:
-        result.tests.append(by_id.get(nodeid) or TestOutcome(nodeid, "not run"))
-    result.total = len(order) if collected else max(fallback_total(), len(order))
-    return result
-
-
-def static_test_count(task) -> int:
-    """Count test functions by reading the test files (used when collection fails)."""
-    count = 0
-    for path in task.test_files:
-        try:
-            tree = ast.parse(task.files.get(path, ""))
-        except SyntaxError:
-            continue
-        for node in tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
-                count += 1
-            elif isinstance(node, ast.ClassDef):
-                is_test_class = node.name.startswith("Test") or any(
-                    getattr(b, "attr", getattr(b, "id", "")) == "TestCase" for b in node.bases
-                )
-                if is_test_class:
-                    count += sum(
-                        isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test")
-                        for n in node.body
-                    )
-    return count
 
 
 def format_result(result: EvalResult, budget: int) -> str:
     lines = []
+    if not result.valid:
+        lines.append("The test run was invalid and earns nothing: " + "; ".join(result.evidence) + ".")
+    if result.unexpected:
+        lines.append("Tests that the task's test files do not define ran: " + ", ".join(result.unexpected) + ".")
     if result.collect_errors and not result.tests:
         lines.append(f"The tests could not be run: 0/{result.total} passed.")
     else:

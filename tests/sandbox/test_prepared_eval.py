@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import threading
 import time
@@ -17,7 +18,9 @@ import pytest
 from gym_pdb.sandbox import make_sandbox
 from gym_pdb.sandbox.local import LocalSandbox
 from gym_pdb.sandbox.support import eval_command, eval_run_args
-from gym_pdb.tools.eval import EvalResult, parse_results
+from gym_pdb.sandbox.support.records import KEY_BYTES, RecordReader
+from gym_pdb.verdict.result import EvalResult
+from gym_pdb.verdict.run import judge
 
 IS_ROOT = os.geteuid() == 0
 
@@ -75,15 +78,15 @@ def test_skip():
 '''
 
 
-def run_eval(sb, files: list[str], results: str = ".results.jsonl", timeout: float = 5) -> EvalResult:
+def run_eval(sb, files: list[str], timeout: float = 5) -> EvalResult:
+    key = secrets.token_bytes(KEY_BYTES)
     args, env = eval_command(sb.info.support_dir, sb.info.workdir)
-    run = sb.run([sb.info.python, *args, *eval_run_args(results, timeout, files)], timeout=60, env=env)
-    try:
-        raw = sb.read_file(results).decode()
-    except Exception:
-        raw = ""
-    sb.remove_file(results)
-    result = parse_results(raw, lambda: 0)
+    run = sb.run([sb.info.python, *args, *eval_run_args(timeout, files)], timeout=60, env=env, records_key=key)
+    reader = RecordReader(key)
+    reader.feed(run.records)
+    reader.close(cut=run.timed_out)
+    assert not reader.problems, reader.problems
+    result = judge(reader.records, None)
     result.output = run.text
     return result
 
@@ -165,7 +168,7 @@ def test_concurrent_evals_keep_their_own_output(sandbox):
     found: dict[str, EvalResult] = {}
 
     def run(name: str) -> None:
-        found[name] = run_eval(sandbox, [f"test_{name}.py"], results=f".results-{name}.jsonl")
+        found[name] = run_eval(sandbox, [f"test_{name}.py"])
 
     threads = [threading.Thread(target=run, args=(name,)) for name in ("a", "b")]
     for t in threads:

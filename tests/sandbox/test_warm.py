@@ -175,17 +175,15 @@ def test_close_stops_the_zygote():
 def test_warm_and_cold_eval_agree(backend):
     from gym_pdb.sandbox import make_sandbox
     from gym_pdb.tasks.suites import load_demo
-    from gym_pdb.tools.context import ToolSettings
-    from gym_pdb.tools.eval import run_task_tests
+    from gym_pdb.verdict.run import run_tests
 
-    settings = ToolSettings()
     for task in load_demo().values():
         outcomes = []
         for warm in (True, False):
             with make_sandbox(backend, warm=warm) as sb:
                 sb.reset_workspace({p: t.encode() for p, t in task.files.items()}, readonly=task.test_files)
                 assert sb.wait_warm(60) == warm
-                result = run_task_tests(sb, task, settings)
+                result = run_tests(sb, task)
             outcomes.append([(t.nodeid, t.outcome, t.details) for t in result.tests])
         assert outcomes[0] == outcomes[1] and outcomes[0]
 

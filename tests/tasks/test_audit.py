@@ -13,7 +13,7 @@ from gym_pdb.tasks.check import Verdict
 from gym_pdb.tasks.gold import gold_hash, load_verified
 from gym_pdb.tasks.suites import SUITES, load_suite
 from gym_pdb.tasks.task import Task
-from gym_pdb.tools.context import ToolSettings
+from gym_pdb.verdict.run import Timeouts
 
 DATA_SUITES = [name for name in SUITES if name != "Synthetic"]
 TEST = "from prog import f\n\n\ndef test_f():\n    assert f(2) == 4\n\n\ndef test_g():\n    assert f(0) == 0\n"
@@ -34,7 +34,7 @@ def test_each_status_from_crafted_tasks():
         task("syntax-bug", "def f(x)\n    return x\n", gold="def f(x):\n    return 2 * x\n"),
         task("fragment", "...\n"),
     ]
-    records = {r.task_id: r for r in audit_tasks(tasks, workers=2, settings=ToolSettings(test_timeout=1.0, eval_timeout=20))}
+    records = {r.task_id: r for r in audit_tasks(tasks, workers=2, timeouts=Timeouts(test=1.0, run=20))}
     assert [r.task_id for r in audit_tasks(tasks[:2], workers=2)] == ["ok", "passes"]  # input order kept
     assert {k: r.status for k, r in records.items()} == {
         "ok": "ok", "passes": "buggy-passes", "gold-fails": "gold-fails", "module": "missing-module",

@@ -8,7 +8,9 @@ from __future__ import annotations
 from importlib import resources
 from typing import Sequence
 
-SUPPORT_SCRIPTS = ("pdb_driver.py", "eval_plugin.py", "zygote.py", "prepared_eval.py", "pytest.ini")
+SUPPORT_SCRIPTS = (
+    "pdb_driver.py", "eval_plugin.py", "records.py", "guard.py", "zygote.py", "prepared_eval.py", "pytest.ini",
+)  # fmt: skip
 
 #: pytest plugins that only serve command-line options an eval never passes (cacheprovider would
 #: also write into the workspace): each costs the run a little to load.
@@ -39,6 +41,10 @@ def eval_command(support_dir: str, workdir: str) -> tuple[list[str], dict[str, s
     return args, env
 
 
-def eval_run_args(results: str, timeout: float, test_files: Sequence[str]) -> list[str]:
-    """One eval's own arguments, in the form ``eval_plugin.parse_run_args`` reads."""
-    return ["--gym-pdb-results", results, "--gym-pdb-timeout", f"{timeout:g}", *test_files]
+def eval_run_args(timeout: float, test_files: Sequence[str]) -> list[str]:
+    """One eval's own arguments, in the form ``eval_plugin.parse_run_args`` reads.
+
+    The run's records come on its record channel (``records.py``), which the
+    sandbox gives the process when ``run`` is asked for one.
+    """
+    return ["--gym-pdb-eval", "--gym-pdb-timeout", f"{timeout:g}", *test_files]

@@ -1,18 +1,38 @@
 """pytest plugin for gym-pdb's eval, run inside the sandbox.
 
-Writes one JSON line per collected set and per test phase to the file named by
-``--gym-pdb-results`` as the run goes, so the host knows every finished test
-even when the whole run is stopped. ``--gym-pdb-timeout`` bounds each test:
-a test that runs longer fails with the stack where it was stopped, and the
-other tests still run.
+Records the run on its record channel (``records.py``: a socket of its own,
+authenticated lines, never a file of the workspace) as it goes, so the host
+knows every finished test even when the whole run is stopped:
+``collected`` (the node ids), ``collect_error``, ``call`` (what the test
+function itself did: returned, or raised what), ``test`` (pytest's report of a
+phase, for the failure texts), ``evidence`` (tampering seen in this process)
+and ``end``. ``--gym-pdb-timeout`` bounds each test: a test that runs longer
+fails with the stack where it was stopped, and the other tests still run.
+
+Before collection, so before any code of the workspace is imported, it takes
+the channel's key, makes the process undumpable (no other process of the
+sandbox's uid may read its memory), installs the audit hook of ``guard.py``,
+points Python's bytecode cache away from the workspace (a planted ``.pyc``
+would replace the tests' or the program's code) and drops the handles to the
+session that pytest keeps in module globals. The plugin's hooks are closures
+made here: nothing a program later changes in this module reaches them. After
+each test, it checks that the test modules' functions and unittest's
+assertions are still what was collected.
 """
 
-import json
+import ctypes
+import os
 import signal
+import sys
 
 import pytest
+from _pytest.outcomes import Exit, Skipped, XFailed
+
+import guard
+import records
 
 LONGREPR_LIMIT = 4000
+PR_SET_DUMPABLE = 4
 
 
 class TestTimeout(BaseException):
@@ -21,26 +41,58 @@ class TestTimeout(BaseException):
 
 def pytest_addoption(parser):
     group = parser.getgroup("gym-pdb")
-    group.addoption("--gym-pdb-results", default=None)
+    group.addoption("--gym-pdb-eval", action="store_true", default=False)
     group.addoption("--gym-pdb-timeout", type=float, default=0.0)
 
 
-class Recorder:
-    def __init__(self, path, timeout):
-        self.out = open(path, "a", encoding="utf-8")
-        self.timeout = timeout
+def pytest_configure(config):
+    if config.getoption("--gym-pdb-eval"):
+        record(config, config.getoption("--gym-pdb-timeout"))
 
-    def write(self, record):
-        self.out.write(json.dumps(record) + "\n")
-        self.out.flush()
 
-    def _limit(self, seconds, what, repeat=True):
+def record(config, timeout):
+    """Record this run's tests on the record channel, each stopped after ``timeout`` seconds."""
+    fd, key = records.take_channel()
+    os.set_inheritable(fd, False)
+    write = records.writer(fd, key)
+    del key
+    _undumpable()
+    workspace = str(config.rootpath)
+    test_files = [str(a) for a in config.args]
+    guard.install(workspace, test_files, lambda text: write({"e": "evidence", "text": text}))
+    sys.pycache_prefix = os.path.join(os.sep, "nonexistent", "gym-pdb-pycache")
+    _drop_session_handles()
+    config.pluginmanager.register(_recorder(write, timeout, workspace), "gym-pdb-recorder")
+    _skip_final_garbage_collection(config)
+
+
+def _undumpable():
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _drop_session_handles():
+    """pytest keeps its config where any module could reach it: the eval needs neither."""
+    debugging = sys.modules.get("_pytest.debugging")
+    if debugging is not None:
+        debugging.pytestPDB._config = None
+        debugging.pytestPDB._pluginmanager = None
+
+
+def _recorder(write, timeout, workspace):
+    """The plugin that records the run: its hooks as closures over ``write``."""
+    state = {"disarm_collect": None, "snapshot": None, "tampered": set()}
+    is_instance, type_of = isinstance, type
+
+    def limit(seconds, what, repeat=True):
         """Arm an alarm that stops ``what`` after ``seconds``; returns the disarm function.
 
         With ``repeat``, the alarm fires again every half second until disarmed,
         so that code which catches the first interruption is interrupted again.
         """
-        if self.timeout <= 0:
+        if timeout <= 0:
             return lambda: None
         armed = [True]
 
@@ -61,82 +113,146 @@ class Recorder:
 
         return disarm
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_call(self, item):
-        disarm = self._limit(self.timeout, "the test")
-        try:
-            yield
-        finally:
-            disarm()
+    def check_unchanged():
+        snapshot = state["snapshot"]
+        if snapshot is None:
+            return
+        for what in _changed(snapshot):
+            if what not in state["tampered"]:
+                state["tampered"].add(what)
+                write({"e": "evidence", "text": "%s was replaced while the tests ran" % what})
 
-    def pytest_collectstart(self, collector):
-        if isinstance(collector, pytest.Module):
-            self._disarm_collect = self._limit(4 * self.timeout, "importing " + collector.name, repeat=False)
+    class Recorder:
+        @pytest.hookimpl(hookwrapper=True, trylast=True)
+        def pytest_runtest_call(self, item):
+            disarm = limit(timeout, "the test")
+            try:
+                outcome = yield
+            finally:
+                disarm()
+            excinfo = outcome.excinfo
+            exc = excinfo[1] if excinfo else None
+            if exc is None:
+                result = "passed"
+            elif is_instance(exc, Skipped):
+                result = "skipped"
+            elif is_instance(exc, XFailed):
+                result = "xfailed"
+            elif is_instance(exc, TestTimeout):
+                result = "timeout"
+            elif is_instance(exc, Exit):
+                result = "exit"
+            else:
+                result = "failed"
+            write({"e": "call", "id": item.nodeid, "outcome": result, "error": type_of(exc).__name__ if exc else ""})
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_collectreport(self, report):
-        disarm = getattr(self, "_disarm_collect", None)
-        if disarm is not None:
-            disarm()
-            self._disarm_collect = None
-        if report.failed:
-            self.write(
-                {
-                    "event": "collect_error",
-                    "nodeid": report.nodeid,
-                    "longrepr": str(report.longrepr)[-LONGREPR_LIMIT:],
-                }
-            )
+        def pytest_collectstart(self, collector):
+            if is_instance(collector, pytest.Module):
+                state["disarm_collect"] = limit(4 * timeout, "importing " + collector.name, repeat=False)
 
-    def pytest_collection_finish(self, session):
-        self.write({"event": "collected", "nodeids": [item.nodeid for item in session.items]})
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_collectreport(self, report):
+            disarm = state["disarm_collect"]
+            if disarm is not None:
+                disarm()
+                state["disarm_collect"] = None
+            if report.failed:
+                write({"e": "collect_error", "id": report.nodeid, "longrepr": str(report.longrepr)[-LONGREPR_LIMIT:]})
 
-    def pytest_runtest_logreport(self, report):
-        record = {
-            "event": "test",
-            "nodeid": report.nodeid,
-            "when": report.when,
-            "outcome": report.outcome,
-            "duration": round(report.duration, 6),
-        }
-        if report.failed:
-            text = report.longreprtext
-            for name, content in report.sections:
-                text += "\n--- %s ---\n%s" % (name, content)
-            if len(text) > LONGREPR_LIMIT:
-                text = text[: LONGREPR_LIMIT // 4] + "\n...\n" + text[-3 * LONGREPR_LIMIT // 4 :]
-            record["longrepr"] = text
-        self.write(record)
+        def pytest_collection_finish(self, session):
+            write({"e": "collected", "ids": [item.nodeid for item in session.items]})
+            state["snapshot"] = _snapshot(session.items, workspace)
+            _stop_rewriting_imports()
+
+        def pytest_runtest_logreport(self, report):
+            record = {
+                "e": "test",
+                "id": report.nodeid,
+                "when": report.when,
+                "outcome": report.outcome,
+                "duration": round(report.duration, 6),
+            }
+            if hasattr(report, "wasxfail"):
+                record["wasxfail"] = True
+            if report.failed:
+                text = report.longreprtext
+                for name, content in report.sections:
+                    text += "\n--- %s ---\n%s" % (name, content)
+                if len(text) > LONGREPR_LIMIT:
+                    text = text[: LONGREPR_LIMIT // 4] + "\n...\n" + text[-3 * LONGREPR_LIMIT // 4 :]
+                record["longrepr"] = text
+            write(record)
+            if report.when == "teardown":
+                check_unchanged()
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_sessionfinish(self, session, exitstatus):
+            check_unchanged()
+            write({"e": "end", "status": int(exitstatus)})
+
+    return Recorder()
 
 
-def pytest_configure(config):
-    path = config.getoption("--gym-pdb-results")
-    if path:
-        record(config, path, config.getoption("--gym-pdb-timeout"))
+def _snapshot(items, workspace):
+    """What the tests run with that a program could swap: the test modules' names and functions, unittest's asserts."""
+    modules, functions = {}, {}
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is not None and str(getattr(module, "__file__", "")).startswith(workspace):
+            modules[module.__name__] = (module, {k: id(v) for k, v in vars(module).items() if callable(v)})
+        function = getattr(item, "function", None)
+        if function is not None:
+            functions[item.nodeid] = (function, _function_key(function))
+    unittest = sys.modules.get("unittest")
+    case = unittest.TestCase if unittest is not None else None
+    asserts = {k: id(v) for k, v in vars(case).items() if k.startswith(("assert", "fail"))} if case else {}
+    return modules, functions, case, asserts
 
 
-def record(config, path, timeout):
-    """Record this run's tests into ``path``, each stopped after ``timeout`` seconds."""
-    config.pluginmanager.register(Recorder(path, timeout), "gym-pdb-recorder")
-    _skip_final_garbage_collection(config)
+def _function_key(function):
+    return id(function.__code__), id(function.__defaults__), id(function.__kwdefaults__)
+
+
+def _changed(snapshot):
+    modules, functions, case, asserts = snapshot
+    for name, (module, names) in modules.items():
+        now = vars(module)
+        for key, value_id in names.items():
+            if id(now.get(key)) != value_id:
+                yield "%s.%s" % (name, key)
+    for nodeid, (function, key) in functions.items():
+        if _function_key(function) != key:
+            yield "the code of %s" % nodeid
+    if case is not None:
+        now = vars(case)
+        for key, value_id in asserts.items():
+            if id(now.get(key)) != value_id:
+                yield "unittest.TestCase.%s" % key
+
+
+def _stop_rewriting_imports():
+    """pytest's assertion-rewriting import hook holds the config; the collected tests are rewritten already."""
+    for finder in list(sys.meta_path):
+        if type(finder).__name__ == "AssertionRewritingHook":
+            sys.meta_path.remove(finder)
 
 
 def parse_run_args(args):
-    """``(results, timeout, test files)`` from an eval's per-run arguments, or None if they are not just those.
+    """``(timeout, test files)`` from an eval's per-run arguments, or None if they are not just those.
 
     The form, that of the host's ``eval_run_args``:
-    ``--gym-pdb-results PATH --gym-pdb-timeout SECONDS FILE...``.
+    ``--gym-pdb-eval --gym-pdb-timeout SECONDS FILE...``.
     """
-    if len(args) < 5 or args[0] != "--gym-pdb-results" or args[2] != "--gym-pdb-timeout":
+    if len(args) < 4 or args[0] != "--gym-pdb-eval" or args[1] != "--gym-pdb-timeout":
         return None
     try:
-        timeout = float(args[3])
+        timeout = float(args[2])
     except ValueError:
         return None
-    files = list(args[4:])
+    files = list(args[3:])
     if any(not f or f.startswith("-") for f in files):
         return None
-    return args[1], timeout, files
+    return timeout, files
 
 
 def _skip_final_garbage_collection(config):

@@ -1,8 +1,9 @@
 """pytest's side of the prepared eval: a session held at the start of its collection, forked per run.
 
 Every eval in a sandbox runs ``python -m pytest`` with the same options,
-plugins and environment; only the results file, the per-test timeout and the
-test files differ (``eval_plugin.parse_run_args``). Configuring pytest and
+plugins and environment; only the per-test timeout and the test files differ
+(``eval_plugin.parse_run_args``), and the record channel, which comes with
+each request. Configuring pytest and
 starting its session (registering some thirty plugins, parsing their fixtures)
 is half of a short run, so the zygote keeps a process that has done both and
 waits in ``Hold.pytest_collection`` (``zygote.run_prepared_eval``). Each eval
@@ -57,7 +58,7 @@ def detach(session):
 def resume_session(session, run_args):
     """Make the held session this run's: its capture, fault handler, start time, test files and recorder."""
     config = session.config
-    results, timeout, files = eval_plugin.parse_run_args(run_args)
+    timeout, files = eval_plugin.parse_run_args(run_args)
     capture = config.pluginmanager.getplugin("capturemanager")
     if capture is not None:
         capture.start_global_capturing()
@@ -68,4 +69,4 @@ def resume_session(session, run_args):
     if reporter is not None:
         reporter.pytest_sessionstart(session=session)  # the run's start time (-q: no header)
     config.args = files
-    eval_plugin.record(config, results, timeout)
+    eval_plugin.record(config, timeout)

@@ -12,10 +12,12 @@ supplementary groups) before it runs the program as ``python ARGS`` would:
 program's own, and its exit code is what the interpreter's would be. When it
 ends, what is left of its process group is killed.
 
-A request is ``{"argv": [SCRIPT | "-m", MODULE, ARG...], "env": {...}, "cwd": DIR}``.
+A request is ``{"argv": [SCRIPT | "-m", MODULE, ARG...], "env": {...}, "cwd": DIR}``,
+with ``"records": true`` for a run that has a record channel (``records.py``):
+the child gets it as a descriptor named by ``GYM_PDB_RECORDS_FD``.
 
-- Socket (SOCK_SEQPACKET): the request comes with the child's stdout (and
-  stdin, if any) as file descriptors; the reply is ``{"pid": N}``, and when
+- Socket (SOCK_SEQPACKET): the request comes with the child's stdout (then
+  its record channel, if any, then its stdin, if any) as file descriptors; the reply is ``{"pid": N}``, and when
   the child ends ``{"exit": N, "code": C}`` (C negative for a signal, as with
   subprocess). ``{"kill_all": true}`` kills every process of the sandbox's uid
   (reply ``{"killed": true}``).
@@ -25,7 +27,13 @@ A request is ``{"argv": [SCRIPT | "-m", MODULE, ARG...], "env": {...}, "cwd": DI
   7); the child gets the connector's stdin and stdout, and the
   connector's stderr gets the lines ``\x1egym-pdb pid N`` and, when the child
   ends, ``\x1egym-pdb rc C`` (128+N for signal N, as from sh); then the
-  connector is killed, which ends the exec. The zygote exits when its stdin closes.
+  connector is killed, which ends the exec. A line ``CONNECTOR_PID KEY REQUEST``
+  asks for a record channel with that key: the zygote makes it, writes the
+  key into it, and relays what the child writes there as lines
+  ``\x1egym-pdb rec BASE64`` on the connector's stderr, before the ``rc``
+  line. The zygote exits when its stdin closes.
+- Once (``--once CONFIG_JSON``, root, docker without a warm interpreter): the
+  same for one request read from stdin, on this process's own streams.
 
 CONFIG_JSON: {"uid": N or null, "rlimits": [[NAME, VALUE], ...],
 "prepared_eval": {"argv": [...], "env": {...}, "cwd": DIR} or absent}. When the
@@ -42,6 +50,7 @@ exit codes. Any other request, or any when the helper is gone, is forked here.
 """
 
 import atexit
+import base64
 import ctypes
 import gc
 import io
@@ -118,7 +127,7 @@ def warm_up():
         os.close(null)
         args = ["-q", "--tb=short", "-p", "no:cacheprovider", "--noconftest", "--rootdir", folder, folder]
         if os.path.exists(os.path.join(os.path.dirname(os.path.abspath(__file__)), "eval_plugin.py")):
-            args += ["-p", "eval_plugin", "--gym-pdb-results", os.path.join(folder, "results.jsonl")]
+            args += ["-p", "eval_plugin"]
         pytest.main(args)
     except Exception:
         pass
@@ -226,6 +235,8 @@ class Zygote:
             for fd in ready:
                 if fd in channel.fds and not channel.readable(self, fd):
                     return
+            if getattr(channel, "done", False):
+                return
 
     def drop_prepared(self):
         """Stop using the prepared eval (it is gone or failed): evals are forked from here."""
@@ -266,22 +277,22 @@ class Zygote:
                 report(pid, os.waitstatus_to_exitcode(status))
 
     def start(self, request, fds, report):
-        """Start ``request``'s program on ``fds`` (its stdout, and stdin if any); returns its pid.
+        """Start ``request``'s program on ``fds`` (its stdout, record channel and stdin, as given); returns its pid.
 
         ``report(pid, code)`` when it ends. The fds are closed here once the child has them.
         """
-        stdout, stdin = fds[0], (fds[1] if len(fds) > 1 else None)
+        stdout, records, stdin = streams(request, fds)
         prepared = self.prepared
         if prepared is not None and prepared.accepts(request):
             try:
-                pid = prepared.start(request, fds[:2], report)
+                pid = prepared.start(request, fds[:3], report)
             except OSError:
                 self.drop_prepared()
             else:
                 for fd in fds:
                     os.close(fd)
                 return pid
-        return self.fork(lambda: self.program(request, stdout, stdin), fds, report)
+        return self.fork(lambda: self.program(request, stdout, stdin, records), fds, report)
 
     def fork(self, run, fds, report):
         """Fork a child that runs ``run()`` (it returns the exit code); ``report(pid, code)`` when it ends.
@@ -328,9 +339,9 @@ class Zygote:
             os.setresuid(0, 0, 0)
         return True
 
-    def program(self, request, stdout, stdin):
+    def program(self, request, stdout, stdin, records=None):
         try:
-            self.confine(request, stdout, stdin)
+            self.confine(request, stdout, stdin, records)
         except BaseException as exc:
             os.write(2, ("gym-pdb: could not start the program: %r\n" % (exc,)).encode())
             return 126
@@ -341,8 +352,8 @@ class Zygote:
         """Run the request's program in this confined child; returns its exit code."""
         return run_program(request["argv"], self.base_path, self.compiled)
 
-    def confine(self, request, stdout, stdin, keep=()):
-        """Make this child the sandbox's process for ``request``; fds in ``keep`` stay open."""
+    def confine(self, request, stdout, stdin, records=None, keep=()):
+        """Make this child the sandbox's process for ``request``; fds in ``keep`` and ``records`` stay open."""
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
@@ -351,7 +362,7 @@ class Zygote:
         os.dup2(stdin, 0)
         os.dup2(stdout, 1)
         os.dup2(stdout, 2)
-        close_fds(keep)
+        close_fds({*keep, records} - {None})
         for limit, value in self.rlimits:
             resource.setrlimit(limit, (value, value))
         if self.uid is not None:
@@ -362,6 +373,10 @@ class Zygote:
             LIBC.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
         os.chdir(request["cwd"])
         set_environ(request["env"])
+        if records is not None:
+            from records import FD_VARIABLE
+
+            os.environ[FD_VARIABLE] = str(records)
         standard_streams()
 
 
@@ -413,11 +428,18 @@ class RequestFifo:
             os.unlink(path)
         os.mkfifo(path, 0o600)
         self.fifo = os.open(path, os.O_RDWR | os.O_NONBLOCK)  # read-write: never EOF when writers come and go
-        self.fds = [self.fifo, 0]
         self.pending = b""
         self.connectors = set()
+        self.relays = {}  # our end of a record channel -> the control stream its lines go to
+
+    @property
+    def fds(self):
+        return [self.fifo, 0, *self.relays]
 
     def readable(self, zygote, fd):
+        if fd in self.relays:
+            self.relay(fd)
+            return True
         if fd == 0:
             return bool(os.read(0, 4096))  # the host's end: EOF means it is gone
         try:
@@ -433,27 +455,71 @@ class RequestFifo:
         try:
             connector, _, raw = line.partition(b" ")
             connector = int(connector)
+            key = None
+            if not raw.startswith(b"{"):
+                key, _, raw = raw.partition(b" ")
+                key = bytes.fromhex(key.decode())
             request = json.loads(raw)
             streams = [os.open("/proc/%d/fd/%d" % (connector, fd), mode) for fd, mode in CONNECTOR_STREAMS]
         except (ValueError, OSError):
             return
-        stdin, stdout, control = streams
+        self.start_on(zygote, request, key, *streams, on_end=lambda: self.end(connector))
+        self.connectors.add(connector)
+
+    def start_on(self, zygote, request, key, stdin, stdout, control, on_end=lambda: None):
+        """Start ``request`` on these streams, reporting on ``control``; ``key``: give it a record channel."""
+        fds = [stdout, stdin]
+        ours = None
+        if key is not None:
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            ours.sendall(key)
+            ours.setblocking(False)
+            ours = ours.detach()
+            fds = [stdout, theirs.detach(), stdin]
+            request = dict(request, records=True)
+            self.relays[ours] = control
 
         def report(pid, code):
+            if ours is not None:
+                self.relay(ours, drain=True)
             _write(control, "\x1egym-pdb rc %d\n" % (code if code >= 0 else 128 - code))
             os.close(control)
-            self.end(connector)
+            on_end()
 
         try:
-            pid = zygote.start(request, [stdout, stdin], report)
+            pid = zygote.start(request, fds, report)
         except (LookupError, OSError) as exc:
-            os.close(stdin)
-            os.close(stdout)
+            for fd in fds:
+                os.close(fd)
             _write(control, "gym-pdb: could not start the program: %s\n" % (exc,))
             report(None, 126)
             return
-        self.connectors.add(connector)
         _write(control, "\x1egym-pdb pid %d\n" % pid)
+
+    def relay(self, fd, drain=False):
+        """Pass what the child wrote to its record channel on to the host, as control lines.
+
+        One read, or with ``drain`` (the run is over) all there is; at EOF the channel is closed.
+        """
+        control = self.relays.get(fd)
+        if control is None:
+            return
+        while True:
+            try:
+                data = os.read(fd, 65536)
+            except BlockingIOError:
+                if drain:
+                    break
+                return
+            except OSError:
+                data = b""
+            if not data:
+                break
+            _write(control, "\x1egym-pdb rec %s\n" % base64.b64encode(data).decode())
+            if not drain:
+                return
+        del self.relays[fd]
+        os.close(fd)
 
     def end(self, connector):
         self.connectors.discard(connector)
@@ -465,6 +531,42 @@ class RequestFifo:
     def close(self):
         for connector in list(self.connectors):
             self.end(connector)
+
+
+class OneRequest(RequestFifo):
+    """``--once``: one request, read from stdin, run on this process's own streams; ends with it."""
+
+    def __init__(self, zygote):
+        self.relays = {}
+        self.done = False
+        line = b""
+        while not line.endswith(b"\n"):
+            chunk = os.read(0, 1)  # a byte at a time: what follows the line is the program's stdin
+            if not chunk:
+                break
+            line += chunk
+        key, _, raw = line.strip().partition(b" ")
+        request = json.loads(raw)
+        streams = [os.dup(0), os.dup(1), os.dup(2)]
+        self.start_on(zygote, request, bytes.fromhex(key.decode()) if key != b"-" else None, *streams, on_end=self.finish)
+
+    @property
+    def fds(self):
+        return list(self.relays)
+
+    def finish(self):
+        self.done = True
+
+    def readable(self, zygote, fd):
+        self.relay(fd)
+        return True
+
+
+def streams(request, fds):
+    """(stdout, record channel or None, stdin or None) of a request's fds."""
+    stdout, rest = fds[0], list(fds[1:])
+    records = rest.pop(0) if request.get("records") and rest else None
+    return stdout, records, (rest[0] if rest else None)
 
 
 class PreparedEval:
@@ -590,10 +692,10 @@ class PreparedEvalZygote(Zygote):
         self.path_len = path_len  # sys.path's length before pytest's own additions
         self.environ = dict(os.environ)  # the run's, with what pytest set (PYTEST_VERSION)
 
-    def confine(self, request, stdout, stdin, keep=()):
+    def confine(self, request, stdout, stdin, records=None, keep=()):
         self.detach(self.session)  # before the streams change
-        super().confine(request, stdout, stdin, keep=self.keep)
-        os.environ.update(self.environ)
+        super().confine(request, stdout, stdin, records, keep=self.keep)
+        os.environ.update({k: v for k, v in self.environ.items() if k not in os.environ})
         sys.path.insert(len(sys.path) - self.path_len, os.getcwd())  # where `python -m` puts it
 
     def run(self, request):
@@ -815,7 +917,21 @@ def start_prepared_eval(config):
     return prepared
 
 
+def run_once(config):
+    """``--once``: one request, no warm-up; see ``OneRequest``."""
+    zygote = Zygote(config)
+    try:
+        channel = OneRequest(zygote)
+        if not channel.done:
+            zygote.serve(channel)
+    finally:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        zygote.stop()
+
+
 def main():
+    if sys.argv[1] == "--once":
+        return run_once(json.loads(sys.argv[2]))
     if sys.argv[1] == "--fifo":
         channel_of = lambda: RequestFifo(sys.argv[2])  # noqa: E731
     else:

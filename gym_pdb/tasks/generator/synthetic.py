@@ -26,7 +26,7 @@ from gym_pdb.tasks.check import SandboxPool, Verdict, run_files
 from gym_pdb.tasks.generator.operators import FAMILIES, apply_mutations, candidate_mutations, choose_mutations
 from gym_pdb.tasks.generator.sources import SourceProgram, load_sources, split_of
 from gym_pdb.tasks.task import Task
-from gym_pdb.tools.context import ToolSettings
+from gym_pdb.verdict.run import Timeouts
 
 SPLITS = ("train", "test", "all")
 REJECTIONS = ("passes", "timeout", "error", "no-sites", "gold-fails")
@@ -113,6 +113,7 @@ class SyntheticTasks(Mapping[str, Task]):
         self._programs: list[SourceProgram] | None = None
         self._tasks: dict[str, Task] = {}
         self._gold_ok: dict[str, bool] = {}
+        self._gold_expected: dict[str, dict | None] = {}  # what the gold's run says a fix must pass
         self._lock = threading.Lock()
         self.stats: Counter = Counter()
 
@@ -206,6 +207,7 @@ class SyntheticTasks(Mapping[str, Task]):
             return "gold-fails"
         mutant = apply_mutations(original, mutations)
         task = program.task(task_id)
+        task.expected = self._gold_expected.get(program.id)
         task.files[program.program] = mutant
         task.gold_files = {program.program: original}
         task.metadata = {
@@ -218,7 +220,7 @@ class SyntheticTasks(Mapping[str, Task]):
             "families": sorted({m.family for m in mutations}),
             "bugs": [{"family": m.family, "line": m.line, "description": m.description} for m in mutations],
         }
-        verdict = Verdict.of(task, run_files(self._pool.get(), task, settings=self._settings()))
+        verdict = Verdict.of(task, run_files(self._pool.get(), task, timeouts=self._timeouts()))
         if verdict.missing_module or verdict.total == 0:
             return "error"
         if verdict.timed_out:
@@ -230,13 +232,14 @@ class SyntheticTasks(Mapping[str, Task]):
     def _gold_passes(self, program: SourceProgram) -> bool:
         if program.id not in self._gold_ok:
             task = program.task("gold")
-            verdict = Verdict.of(task, run_files(self._pool.get(), task, settings=self._settings()))
+            verdict = Verdict.of(task, run_files(self._pool.get(), task, timeouts=self._timeouts()))
             with self._lock:
                 self._gold_ok[program.id] = verdict.resolved and not verdict.timed_out
+                self._gold_expected[program.id] = verdict.expected
         return self._gold_ok[program.id]
 
-    def _settings(self) -> ToolSettings:
-        return ToolSettings(test_timeout=self.config.test_timeout, eval_timeout=max(30.0, 10 * self.config.test_timeout))
+    def _timeouts(self) -> Timeouts:
+        return Timeouts(test=self.config.test_timeout, run=max(30.0, 10 * self.config.test_timeout))
 
     def close(self) -> None:
         """Remove the sandboxes of the checks (generated tasks stay readable)."""

@@ -1,0 +1,83 @@
+"""What a test run established: each test's outcome, and whether the run can be trusted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class TestOutcome:
+    nodeid: str
+    outcome: str  # passed, failed, error, skipped, xfailed, timeout, not run
+    duration: float = 0.0
+    details: str = ""
+
+
+@dataclass
+class Expected:
+    """The tests a task's run must pass: those its own test files define, from a trusted run.
+
+    ``ids``: the tests that must reach a genuine pass; ``collected``: every id
+    the trusted run collected (also those that skip there, which are not
+    expected). None where the trusted run could not collect.
+    """
+
+    ids: tuple[str, ...]
+    collected: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {"ids": list(self.ids), "collected": list(self.collected)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Expected":
+        return cls(tuple(data["ids"]), tuple(data["collected"]))
+
+
+@dataclass
+class EvalResult:
+    """One run of a task's tests, judged.
+
+    ``evidence`` lists tampering seen (the run is then invalid and earns
+    nothing); ``flags`` what a static check of the program found that no
+    sandbox can stop (see ``verdict.flags``).
+    """
+
+    tests: list[TestOutcome] = field(default_factory=list)
+    total: int = 0
+    collect_errors: list[str] = field(default_factory=list)
+    timed_out: bool = False
+    output: str = ""
+    elapsed: float = 0.0
+    evidence: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    finished: bool = False  # pytest reached the end of its session
+    unexpected: list[str] = field(default_factory=list)  # ids collected that the task's tests do not define
+
+    @property
+    def passed(self) -> int:
+        return sum(t.outcome == "passed" for t in self.tests)
+
+    @property
+    def failed(self) -> int:
+        return sum(t.outcome not in ("passed", "skipped") for t in self.tests) + max(0, self.total - len(self.tests))
+
+    @property
+    def valid(self) -> bool:
+        return not self.evidence
+
+    @property
+    def resolved(self) -> bool:
+        """Every expected test genuinely passed, in a finished run with no tampering and nothing extra."""
+        return (
+            self.valid
+            and self.finished
+            and not self.collect_errors
+            and not self.unexpected
+            and self.total > 0
+            and self.passed == self.total
+        )
+
+    def integrity(self) -> dict[str, Any]:
+        """``info["integrity"]``."""
+        return {"valid": self.valid, "evidence": list(self.evidence), "flags": list(self.flags)}

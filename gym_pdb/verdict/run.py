@@ -1,0 +1,186 @@
+"""Run a task's tests in a sandbox and judge them from the run's authenticated records.
+
+pytest runs with the eval plugin (``sandbox/support/eval_plugin.py``), which
+writes the run's records on a record channel keyed for this run only
+(``sandbox/support/records.py``). Before the run, the workspace is made to
+hold exactly the files the host knows (the task's, with the agent's edits):
+what a program left there (a ``conftest.py``, a planted ``.pyc``, a changed
+test) is removed or restored, and a changed read-only file is evidence.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gym_pdb.sandbox.base import Sandbox
+from gym_pdb.sandbox.support import eval_command, eval_run_args
+from gym_pdb.sandbox.support.records import KEY_BYTES, RecordReader
+from gym_pdb.tasks.task import Task
+from gym_pdb.verdict.result import EvalResult, Expected, TestOutcome
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds a test may run, and a whole run."""
+
+    test: float = 5.0
+    run: float = 120.0
+
+
+def run_tests(
+    sandbox: Sandbox,
+    task: Task,
+    timeouts: Timeouts = Timeouts(),
+    expected: Expected | None = None,
+    files: Mapping[str, str] | None = None,
+) -> EvalResult:
+    """Run ``task``'s tests on the files in ``sandbox`` and judge the run.
+
+    ``files``: what the workspace should hold (default: the task's own); the
+    workspace is made to hold exactly that first. ``expected``: the tests that
+    must pass (``verdict.expected``); without it, every collected test.
+    """
+    evidence = sync_workspace(sandbox, task, task.files if files is None else files)
+    info = sandbox.info
+    key = secrets.token_bytes(KEY_BYTES)
+    args, env = eval_command(info.support_dir, info.workdir)
+    argv = [info.python, *args, *eval_run_args(timeouts.test, task.test_files)]
+    run = sandbox.run(argv, timeout=timeouts.run, env=env, records_key=key)
+    reader = RecordReader(key)
+    reader.feed(run.records)
+    reader.close(cut=run.timed_out or run.exit_code is None or run.exit_code < 0)
+    result = judge(reader.records, expected, lambda: static_test_count(task))
+    result.evidence = evidence + reader.problems + result.evidence
+    if not result.finished and not run.timed_out and not result.evidence:
+        code = run.exit_code
+        how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited with code {code}"
+        result.evidence.append(f"the test process {how} before pytest finished its session")
+    end = next((r for r in reader.records if r.get("e") == "end"), None)
+    if end is not None and run.exit_code is not None and run.exit_code != end.get("status"):
+        result.evidence.append(f"the test process exited with code {run.exit_code} after pytest ended with {end.get('status')}")
+    result.timed_out = run.timed_out
+    result.elapsed = run.elapsed
+    result.output = run.text.replace(info.workdir.rstrip("/") + "/", "")
+    for t in result.tests:
+        if t.outcome == "running":  # started, never finished: the run was stopped or crashed
+            t.outcome = "timeout" if run.timed_out else "error"
+    return result
+
+
+def sync_workspace(sandbox: Sandbox, task: Task, files: Mapping[str, str]) -> list[str]:
+    """Make the workspace hold exactly ``files``; returns the evidence of tampering found."""
+    want = {path: text.encode("utf-8") for path, text in files.items()}
+    digests = {path: hashlib.sha256(data).hexdigest() for path, data in want.items()}
+    folders = {"/".join(path.split("/")[:i]) for path in want for i in range(1, path.count("/") + 1)}
+    found = sandbox.workspace_digest()
+    evidence = []
+    stray = sorted(
+        path for path, digest in found.items() if not (path in digests or (path in folders and digest == "dir"))
+    )
+    outer = [p for p in stray if not any(p.startswith(q + "/") for q in stray)]
+    if outer:
+        sandbox.remove_paths(outer)
+    for path, data in want.items():
+        if found.get(path) == digests[path]:
+            continue
+        readonly = not task.is_editable(path)
+        if readonly and path in found:
+            evidence.append(f"the read-only file {path} was changed in the sandbox")
+        sandbox.write_file(path, data, readonly=readonly)
+    return evidence
+
+
+def judge(records: list[dict[str, Any]], expected: Expected | None, fallback_total: Any = lambda: 0) -> EvalResult:
+    """Each test's outcome from a run's records; ``fallback_total()`` counts the tests when collection did not."""
+    result = EvalResult()
+    collected: list[str] | None = None
+    tests: dict[str, TestOutcome] = {}
+    calls: dict[str, str] = {}
+    reports: dict[str, dict[str, dict]] = {}
+    for record in records:
+        event = record.get("e")
+        if event == "collected" and collected is None:
+            collected = [str(i) for i in record.get("ids", [])]
+        elif event == "collect_error":
+            result.collect_errors.append(str(record.get("longrepr", "")))
+        elif event == "call":
+            calls.setdefault(str(record.get("id")), str(record.get("outcome")))
+        elif event == "test":
+            nodeid = str(record.get("id"))
+            reports.setdefault(nodeid, {})[str(record.get("when"))] = record
+            t = tests.setdefault(nodeid, TestOutcome(nodeid, "running"))
+            t.duration += float(record.get("duration", 0.0))
+            if record.get("outcome") == "failed":
+                t.details = str(record.get("longrepr", ""))
+        elif event == "evidence":
+            result.evidence.append(str(record.get("text", "")))
+        elif event == "end":
+            result.finished = True
+    for nodeid, t in tests.items():
+        t.outcome = _outcome(reports.get(nodeid, {}), calls.get(nodeid))
+    order = collected if collected is not None else list(tests)
+    if expected is not None and collected is not None:
+        result.unexpected = [i for i in collected if i not in set(expected.collected)]
+        order = list(expected.ids) + result.unexpected
+    for nodeid in order:
+        result.tests.append(tests.get(nodeid) or TestOutcome(nodeid, "not run"))
+    if expected is not None:
+        result.total = len(expected.ids) + len(result.unexpected)
+    else:
+        result.total = len(order) if collected else max(fallback_total(), len(order))
+    return result
+
+
+def _outcome(phases: dict[str, dict], call: str | None) -> str:
+    """A test's outcome from pytest's reports of its phases and what its function did (``call``).
+
+    A pass is genuine only if the function returned (the plugin saw it, not
+    a report a hook could rewrite), every phase's report agrees, and pytest
+    did not count it as an expected failure.
+    """
+    setup, report, teardown = phases.get("setup"), phases.get("call"), phases.get("teardown")
+    if setup is None:
+        return "running"
+    if setup.get("outcome") == "failed":
+        return "error"
+    if setup.get("outcome") == "skipped":
+        return "xfailed" if setup.get("wasxfail") else "skipped"
+    if report is None:
+        return "running" if teardown is None else "error"
+    if call in ("skipped", "xfailed"):
+        return call
+    if report.get("wasxfail"):
+        return "xfailed"
+    if call == "passed" and report.get("outcome") == "passed":
+        return "error" if teardown is not None and teardown.get("outcome") == "failed" else "passed"
+    if report.get("outcome") == "skipped":
+        return "skipped"
+    return "failed"
+
+
+def static_test_count(task: Task) -> int:
+    """Count test functions by reading the test files (used when collection fails)."""
+    count = 0
+    for path in task.test_files:
+        try:
+            tree = ast.parse(task.files.get(path, ""))
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
+                count += 1
+            elif isinstance(node, ast.ClassDef):
+                is_test_class = node.name.startswith("Test") or any(
+                    getattr(b, "attr", getattr(b, "id", "")) == "TestCase" for b in node.bases
+                )
+                if is_test_class:
+                    count += sum(
+                        isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test")
+                        for n in node.body
+                    )
+    return count
