@@ -1,0 +1,1 @@
+"""Verdicts on an agent's final program."""
