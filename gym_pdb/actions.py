@@ -38,7 +38,7 @@ class ToolCall:
     arguments: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
-        return json.dumps({"name": self.name, "arguments": self.arguments})
+        return json.dumps({"name": self.name, "arguments": self.arguments}, default=repr)
 
 
 @dataclass
@@ -109,6 +109,8 @@ def _from_mapping(data: Mapping[str, Any], tools: Mapping[str, Tool]) -> ToolCal
         arguments = {}
     if not isinstance(arguments, Mapping):
         raise _Bad(f"The arguments of {name} must be a JSON object, not {type(arguments).__name__}.")
+    if not all(isinstance(key, str) for key in arguments):
+        raise _Bad(f"The arguments of {name} are named by strings.")
     _check_tool(name, tools)
     return ToolCall(name, dict(arguments))
 

@@ -90,8 +90,25 @@ def _coerce(tool: str, key: str, value: Any, kind: str | None) -> Any:
         raise ToolError(f"{tool}: {key} must be true or false, not {value!r}")
     if kind == "string":
         if isinstance(value, str):
-            return value
+            return _check_utf8(tool, key, value)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return str(value)
         raise ToolError(f"{tool}: {key} must be a string, not {type(value).__name__}")
+    return value
+
+
+def _check_utf8(tool: str, key: str, value: str) -> str:
+    """Files, paths and pdb commands are UTF-8: a lone surrogate (``"\\ud800"``) cannot be written or sent."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        line = value.count("\n", 0, exc.start) + 1
+        column = exc.start - (value.rfind("\n", 0, exc.start) + 1) + 1
+        where = f"line {line}, column {column}" if "\n" in value else f"position {exc.start + 1}"
+        char = value[exc.start]
+        raise ToolError(
+            f"{tool}: {key} contains {char!r} at {where}: a lone surrogate, which cannot be encoded as UTF-8 "
+            "(a tool's arguments are UTF-8 text). Remove it, or write it as the escape "
+            f"{char.encode('unicode_escape').decode()} inside a Python string literal."
+        ) from None
     return value

@@ -10,6 +10,9 @@ from gym_pdb.tasks.task import Task
 from gym_pdb.verdict.result import EvalResult, Expected
 from gym_pdb.verdict.run import Timeouts
 
+MAX_NAME_BYTES = 200  # the system's limit is 255; a write goes through NAME.gym-pdb-PID.tmp
+MAX_PATH_BYTES = 1024
+
 
 @dataclass
 class ToolSettings:
@@ -65,8 +68,22 @@ class Workspace:
     def editable(self, path: str) -> bool:
         return self.task.is_editable(path)
 
+    def check_new_file(self, rel: str) -> None:
+        """Raise ValueError where a file cannot be created at ``rel`` (a normalised path)."""
+        names = rel.split("/")
+        if len(rel.encode()) > MAX_PATH_BYTES or max(len(name.encode()) for name in names) > MAX_NAME_BYTES:
+            raise ValueError(f"the path is too long (at most {MAX_NAME_BYTES} bytes a name, {MAX_PATH_BYTES} in all)")
+        if any(p.startswith(rel + "/") for p in self.files):
+            raise ValueError(f"{rel} is a folder; name a file")
+        for i in range(1, len(names)):
+            if "/".join(names[:i]) in self.files:
+                raise ValueError(f"cannot create {rel}: {'/'.join(names[:i])} is a file")
+
     def write(self, path: str, text: str) -> None:
-        self.sandbox.write_file(path, text.encode("utf-8"))
+        try:
+            self.sandbox.write_file(path, text.encode("utf-8"))
+        except OSError as exc:  # the program made a file or folder in the way
+            raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from None
         self.files[path] = text
 
     def visible_paths(self) -> list[str]:

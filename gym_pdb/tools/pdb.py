@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from gym_pdb.sandbox.session import PdbReply
 from gym_pdb.tools.base import Tool, ToolError, ToolResult
 from gym_pdb.tools.context import ToolContext
+
+#: The driver reads its commands with universal newlines: each of these ends one command.
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 class PdbTool(Tool):
@@ -50,8 +55,8 @@ class PdbTool(Tool):
             reply = session.start(runner, target)
             head = f"Started pdb (runner: {runner}, file: {target})."
             return ToolResult(format_reply(reply, head))
-        if "\n" in command:
-            lines = [line for line in command.splitlines() if line.strip()]
+        if LINE_BREAK.search(command):
+            lines = [line for line in LINE_BREAK.split(command) if line.strip()]
         else:
             lines = [command]
         if not session.active and not session.target:

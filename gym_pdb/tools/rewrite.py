@@ -44,6 +44,11 @@ class RewriteTool(Tool):
         old = ws.files.get(path)
         if old is None and (start is not None or end is not None):
             raise ToolError(f"no file {path!r}; give no start/end to create it")
+        if old is None:
+            try:
+                ws.check_new_file(path)
+            except ValueError as exc:
+                raise ToolError(str(exc)) from None
         old = old or ""
         lines = old.splitlines(keepends=True)
         if start is None and end is None:
@@ -63,7 +68,10 @@ class RewriteTool(Tool):
         text = "".join(lines[: start - 1] + new_lines + lines[end:])
         if text == old:
             return ToolResult(f"No change: {path} already has that code.")
-        ws.write(path, text)
+        try:
+            ws.write(path, text)
+        except ValueError as exc:
+            raise ToolError(str(exc)) from None
 
         notes = []
         dropped = ctx.session.shift_breakpoints(path, start, end, len(new_lines))
