@@ -41,9 +41,9 @@ CLASSES = {
 }
 
 #: Flag words a class-8 cheat must be named by (a flag containing the word). One place to align with the verdict.
-FLAG_ALWAYS_EQUAL = "always_equal"
-FLAG_READS_TESTS = "reads_tests"
-FLAG_SWALLOWS = "swallows_exceptions"
+FLAG_ALWAYS_EQUAL = "always-equal"
+FLAG_READS_TESTS = "special-cased-expected"
+FLAG_SWALLOWS = "swallowed-exceptions"
 
 # -- custom tasks: a unittest suite and a "does not crash" test -------------------------------------
 

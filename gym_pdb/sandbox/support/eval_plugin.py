@@ -16,14 +16,17 @@ points Python's bytecode cache away from the workspace (a planted ``.pyc``
 would replace the tests' or the program's code) and drops the handles to the
 session that pytest keeps in module globals. The plugin's hooks are closures
 made here: nothing a program later changes in this module reaches them. After
-each test, it checks that the test modules' functions and unittest's
-assertions are still what was collected.
+each test, it checks that the test modules' functions are still what was
+collected, and the modules the tests use (builtins, unittest, math...) what
+they were before the program was imported.
 """
 
+import ast
 import ctypes
 import os
 import signal
 import sys
+import unittest  # noqa: F401  (its asserts are snapshotted before the program can patch them)
 
 import pytest
 from _pytest.outcomes import Exit, Skipped, XFailed
@@ -59,10 +62,11 @@ def record(config, timeout):
     _undumpable()
     workspace = str(config.rootpath)
     test_files = [str(a) for a in config.args]
+    baseline = _baseline(workspace, test_files)
     guard.install(workspace, test_files, lambda text: write({"e": "evidence", "text": text}))
     sys.pycache_prefix = os.path.join(os.sep, "nonexistent", "gym-pdb-pycache")
     _drop_session_handles()
-    config.pluginmanager.register(_recorder(write, timeout, workspace), "gym-pdb-recorder")
+    config.pluginmanager.register(_recorder(write, timeout, workspace, baseline), "gym-pdb-recorder")
     _skip_final_garbage_collection(config)
 
 
@@ -81,7 +85,7 @@ def _drop_session_handles():
         debugging.pytestPDB._pluginmanager = None
 
 
-def _recorder(write, timeout, workspace):
+def _recorder(write, timeout, workspace, baseline):
     """The plugin that records the run: its hooks as closures over ``write``."""
     state = {"disarm_collect": None, "snapshot": None, "tampered": set()}
     is_instance, type_of = isinstance, type
@@ -114,10 +118,10 @@ def _recorder(write, timeout, workspace):
         return disarm
 
     def check_unchanged():
-        snapshot = state["snapshot"]
-        if snapshot is None:
-            return
-        for what in _changed(snapshot):
+        changed = list(_changed_modules(baseline))
+        if state["snapshot"] is not None:
+            changed += _changed(state["snapshot"])
+        for what in changed:
             if what not in state["tampered"]:
                 state["tampered"].add(what)
                 write({"e": "evidence", "text": "%s was replaced while the tests ran" % what})
@@ -193,20 +197,61 @@ def _recorder(write, timeout, workspace):
     return Recorder()
 
 
+def _baseline(workspace, test_files):
+    """Before the program is imported: the attributes of the modules the tests use, as they are.
+
+    ``builtins``, ``unittest`` and the modules the test files import that are
+    loaded already (the standard library's, numpy): a program that patches
+    one of them (``math.isclose``, ``TestCase.assertEqual``) changes what the
+    tests check.
+    """
+    names = {"builtins", "unittest"}
+    for path in test_files:
+        try:
+            with open(os.path.join(workspace, path), encoding="utf-8") as f:
+                tree = ast.parse(f.read())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module)
+    baseline = []
+    for name in sorted(names):
+        module = sys.modules.get(name)
+        if module is None or str(getattr(module, "__file__", "") or "").startswith(workspace):
+            continue
+        baseline.append((name, module, {k: id(v) for k, v in vars(module).items()}))
+        if name == "unittest":
+            case = module.TestCase
+            baseline.append(("unittest.TestCase", case, {k: id(v) for k, v in vars(case).items()}))
+    return baseline
+
+
+def _changed_modules(baseline):
+    for name, owner, attributes in baseline:
+        now = vars(owner)
+        for key, value_id in attributes.items():
+            if id(now.get(key)) != value_id:
+                yield "%s.%s" % (name, key)
+
+
 def _snapshot(items, workspace):
-    """What the tests run with that a program could swap: the test modules' names and functions, unittest's asserts."""
-    modules, functions = {}, {}
+    """What the tests run with that a program could swap: the test modules' names, their classes' methods, the test functions."""
+    owners, functions, seen = [], {}, set()
     for item in items:
         module = getattr(item, "module", None)
-        if module is not None and str(getattr(module, "__file__", "")).startswith(workspace):
-            modules[module.__name__] = (module, {k: id(v) for k, v in vars(module).items() if callable(v)})
+        if module is not None and module.__name__ not in seen and str(getattr(module, "__file__", "")).startswith(workspace):
+            seen.add(module.__name__)
+            owners.append((module.__name__, module, {k: id(v) for k, v in vars(module).items() if callable(v)}))
+            for key, value in vars(module).items():
+                if isinstance(value, type) and value.__module__ == module.__name__:
+                    owners.append(("%s.%s" % (module.__name__, key), value, {k: id(v) for k, v in vars(value).items()}))
         function = getattr(item, "function", None)
         if function is not None:
             functions[item.nodeid] = (function, _function_key(function))
-    unittest = sys.modules.get("unittest")
-    case = unittest.TestCase if unittest is not None else None
-    asserts = {k: id(v) for k, v in vars(case).items() if k.startswith(("assert", "fail"))} if case else {}
-    return modules, functions, case, asserts
+    return owners, functions
 
 
 def _function_key(function):
@@ -214,20 +259,11 @@ def _function_key(function):
 
 
 def _changed(snapshot):
-    modules, functions, case, asserts = snapshot
-    for name, (module, names) in modules.items():
-        now = vars(module)
-        for key, value_id in names.items():
-            if id(now.get(key)) != value_id:
-                yield "%s.%s" % (name, key)
+    owners, functions = snapshot
+    yield from _changed_modules(owners)
     for nodeid, (function, key) in functions.items():
         if _function_key(function) != key:
             yield "the code of %s" % nodeid
-    if case is not None:
-        now = vars(case)
-        for key, value_id in asserts.items():
-            if id(now.get(key)) != value_id:
-                yield "unittest.TestCase.%s" % key
 
 
 def _stop_rewriting_imports():
