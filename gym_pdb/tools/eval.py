@@ -53,6 +53,23 @@ class EvalResult:
         skipped = sum(t.outcome == "skipped" for t in self.tests)
         return not self.collect_errors and self.passed > 0 and self.passed + skipped == self.total
 
+    def to_info(self, detail_chars: int = 4000) -> dict:
+        """Per-test outcomes as plain data (``info["eval"]``): recorders and viewers read these, not the text."""
+
+        def cut(text: str) -> str:
+            return text if len(text) <= detail_chars else text[:detail_chars] + f"\n... [{len(text) - detail_chars} cut]"
+
+        return {
+            "passed": self.passed,
+            "total": self.total,
+            "timed_out": self.timed_out,
+            "collect_errors": [cut(e) for e in self.collect_errors],
+            "tests": [
+                {"nodeid": t.nodeid, "outcome": t.outcome, "duration": round(t.duration, 4), "details": cut(t.details)}
+                for t in self.tests
+            ],
+        }
+
 
 def run_tests(ctx: ToolContext) -> EvalResult:
     """Run the episode's tests in its sandbox and gather the per-test outcomes."""
