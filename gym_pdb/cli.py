@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_commands(sub)
     download.add_commands(sub)
     __import__("gym_pdb.evaluation.cli", fromlist=["add_commands"]).add_commands(sub)
+    __import__("gym_pdb.viewer.cli", fromlist=["add_commands"]).add_commands(sub)
     return parser
 
 

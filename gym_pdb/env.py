@@ -19,7 +19,7 @@ from gym_pdb.tasks.suites import load_suite
 from gym_pdb.tasks.task import Task
 from gym_pdb.tools import DEFAULT_TOOLS, ToolContext, ToolError, ToolSettings, Workspace, make_tools
 from gym_pdb.tools.listdir import render_tree
-from gym_pdb.tools.pdb import breakpoints_info, frame_info
+from gym_pdb.tools.pdb import breakpoints_info, frame_detail, frame_info
 from gym_pdb.verdict import reward as rewards
 from gym_pdb.verdict.expected import expected_tests
 from gym_pdb.verdict.result import EvalResult
@@ -209,6 +209,9 @@ class PDBEnv(gym.Env):
         self._transcript.append(f"> {_action_text(action, call)}\n{observation}")
         info = self._info(tool=tool, parse_error=parse_error, passed=passed, total=total)
         info["elapsed"] = elapsed
+        info["frame"] = _charset_frame(frame_detail(self._ctx))
+        if total is not None and self._ctx.last_eval is not None:
+            info["eval"] = self._ctx.last_eval.to_info()
         return observation, reward, terminated, False, info
 
     def render(self) -> str | None:
@@ -309,6 +312,13 @@ class PDBEnv(gym.Env):
             "step": self._steps,
             "elapsed": 0.0,
         }
+
+
+def _charset_frame(frame: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The frame with its listing escaped as the observation escapes it, so the listing is found in the observation."""
+    if frame is not None:
+        frame["listing"] = to_charset(frame["listing"])
+    return frame
 
 
 def _action_text(action: Any, call: ToolCall | ParseError) -> str:

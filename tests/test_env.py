@@ -57,11 +57,16 @@ def test_scripted_episode_solves_the_task(env):
     results = solve_running_mean(env)
     obs, reward, terminated, truncated, info = results[2]
     assert info["current_frame"] == "solution.py:7 in running_mean()" and info["breakpoints"] == ["solution.py:7"]
+    frame = info["frame"]  # the same frame as data, with the listing the reply showed
+    assert (frame["file"], frame["line"], frame["function"]) == ("solution.py", 7, "running_mean")
+    assert frame["listing"] in obs and frame["listing"].splitlines()[7 - frame["first_line"]].startswith("   7 B->")
+    assert "eval" not in info
     assert results[3][0].startswith("(0, 2)")
     assert "pdb session was restarted" in results[4][0]
     obs, reward, terminated, truncated, info = results[5]
     assert reward == 1.0 and terminated and not truncated
     assert info["resolved"] and info["tests_passed"] == info["tests_total"] == 4
+    assert [t["outcome"] for t in info["eval"]["tests"]] == ["passed"] * 4 and info["eval"]["passed"] == 4
     assert all(r[1] == 0.0 for r in results[:5])
     assert "pdb b solution.py:7" not in env.render() and '"b solution.py:7"' in env.render()
 

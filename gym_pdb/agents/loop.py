@@ -21,6 +21,7 @@ import gymnasium as gym
 from gym_pdb.agents.base import Agent, Usage
 from gym_pdb.agents.llm import LLMError
 from gym_pdb.agents.prompts import NOT_EXECUTED, no_tool_call_message
+from gym_pdb.agents.steps import add_step, turn_record
 
 
 @dataclass
@@ -46,6 +47,8 @@ class Episode:
     timings: dict[str, float] = field(default_factory=lambda: {"reset": 0.0, "env": 0.0, "agent": 0.0, "wall": 0.0})
     original_files: dict[str, str] = field(default_factory=dict)
     final_files: dict[str, str] = field(default_factory=dict)
+    gold_files: dict[str, str] | None = None  # the task's known fix (changed files), if any
+    step_log: list[dict[str, Any]] = field(default_factory=list)  # one record per turn (agents.steps)
 
 
 def run_episode(
@@ -73,6 +76,7 @@ def run_episode(
     task = pdb_env.task
     episode.task_id, episode.suite = task.id, task.suite
     episode.original_files = dict(task.files)
+    episode.gold_files = dict(task.gold_files) if task.gold_files else None
     episode.tools = pdb_env.tools_schema()
     episode.messages = [
         {"role": "system", "content": agent.system_prompt()},
@@ -98,7 +102,8 @@ def _play(env, agent: Agent, episode: Episode, max_steps: int, max_no_call: int,
     while episode.turns < max_steps:
         tick = time.perf_counter()
         turn = agent.act(messages, episode.tools)
-        episode.timings["agent"] += time.perf_counter() - tick
+        agent_time = time.perf_counter() - tick
+        episode.timings["agent"] += agent_time
         episode.usage.add(turn.usage)
         if turn.stop:
             if turn.content:
@@ -107,10 +112,13 @@ def _play(env, agent: Agent, episode: Episode, max_steps: int, max_no_call: int,
             return
         episode.turns += 1
         messages.append(turn.message())
+        record = turn_record(episode.turns, len(messages) - 1, agent_time, turn.usage)
+        episode.step_log.append(record)
         if not turn.tool_calls:
             episode.no_tool_calls += 1
             silent += 1
             messages.append({"role": "user", "content": no_tool_call_message(turn.feedback)})
+            record["observation"] = len(messages) - 1
             if on_turn:
                 on_turn(episode)
             if silent >= max_no_call:
@@ -123,7 +131,8 @@ def _play(env, agent: Agent, episode: Episode, max_steps: int, max_no_call: int,
         action = {"name": function.get("name", ""), "arguments": function.get("arguments", "")}
         tick = time.perf_counter()
         observation, reward, terminated, truncated, info = env.step(action)
-        episode.timings["env"] += time.perf_counter() - tick
+        env_time = time.perf_counter() - tick
+        episode.timings["env"] += env_time
         episode.steps += 1
         episode.reward += float(reward)
         if info.get("parse_error"):
@@ -133,6 +142,7 @@ def _play(env, agent: Agent, episode: Episode, max_steps: int, max_no_call: int,
         episode.tests_passed, episode.tests_total = info.get("tests_passed", -1), info.get("tests_total", -1)
         episode.resolved = bool(info.get("resolved"))
         messages.append(_tool_message(first, observation))
+        add_step(record, action, info, reward, env_time, len(messages) - 1)
         messages.extend(_tool_message(call, NOT_EXECUTED) for call in rest)
         if on_turn:
             on_turn(episode)

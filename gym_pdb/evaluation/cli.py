@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -134,9 +135,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 130
     groups = summarize(read_results([result.run_dir]))
     table = format_table(groups, given.get("format", "terminal"))
-    (result.run_dir / SUMMARY).write_text(format_table(groups, "markdown") + "\n", encoding="utf-8")
+    view = f"gym-pdb view {shlex.quote(str(result.run_dir))}"
+    (result.run_dir / SUMMARY).write_text(
+        format_table(groups, "markdown") + f"\n\nLook at the episodes in the viewer:\n\n    {view}\n", encoding="utf-8"
+    )
     print(table)
-    print(f"\n{len(result.rows)} episodes in {result.wall_time:.1f}s; run folder: {result.run_dir}")
+    print(f"\n{len(result.rows)} episodes in {result.wall_time:.1f}s; run folder: {result.run_dir}\nlook at them: {view}")
     if result.errors:
         print(
             f"{result.errors} episodes ended with an error (see results.jsonl); "

@@ -3,8 +3,13 @@
 RUN_DIR/config.json                        the run's configuration (reloaded by --resume)
 RUN_DIR/results.jsonl                      one row per finished episode (appended; the last row of a task counts)
 RUN_DIR/trajectories/<suite>/<task>.json   the episode in the OpenAI messages format with tools (SFT data)
+RUN_DIR/steps/<suite>/<task>.json         per-turn records: tool, arguments, times, frame, tests (agents.steps)
 RUN_DIR/patches/<suite>/<task>.diff        the final patch
-RUN_DIR/summary.md                         the summary table
+RUN_DIR/patches/<suite>/<task>.gold.diff   the task's known fix, when it has one
+RUN_DIR/summary.md                         the summary table, then the command that opens the run in the viewer
+
+The step records sit in their own tree, not beside the trajectories, because
+``trainers/`` reads every JSON file under ``trajectories/`` as a trajectory.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any, Iterable
 
 from gym_pdb.agents.base import Agent
 from gym_pdb.agents.loop import Episode
+from gym_pdb.agents.steps import STEP_LOG_VERSION
 from gym_pdb.agents.trajectory import patch, trajectory_row, write_json
 
 RESULTS = "results.jsonl"
@@ -31,7 +37,14 @@ def safe_name(text: str) -> str:
 
 
 def result_row(
-    episode: Episode, agent: Agent, env_id: str, max_steps: int, trajectory: str, patch_path: str
+    episode: Episode,
+    agent: Agent,
+    env_id: str,
+    max_steps: int,
+    trajectory: str,
+    patch_path: str,
+    step_log: str = "",
+    gold_patch: str = "",
 ) -> dict[str, Any]:
     return {
         "task_id": episode.task_id,
@@ -56,6 +69,8 @@ def result_row(
         "error": episode.error,
         "trajectory": trajectory,
         "patch": patch_path,
+        "step_log": step_log,
+        "gold_patch": gold_patch,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
 
@@ -65,14 +80,23 @@ def record_episode(run_dir: Path, episode: Episode, agent: Agent, env_id: str, m
     suite, name = safe_name(episode.suite or env_id), safe_name(episode.task_id)
     trajectory = f"trajectories/{suite}/{name}.json"
     patch_path = f"patches/{suite}/{name}.diff"
+    step_log = f"steps/{suite}/{name}.json"
+    gold_patch = f"patches/{suite}/{name}.gold.diff"
     if episode.messages:
         write_json(run_dir / trajectory, trajectory_row(episode, agent, env_id))
+        log = {"version": STEP_LOG_VERSION, "task_id": episode.task_id, "suite": episode.suite, "env_id": env_id}
+        write_json(run_dir / step_log, {**log, "turns": episode.step_log})
     else:
-        trajectory = ""
+        trajectory = step_log = ""
     diff = patch(episode.original_files, episode.final_files) if episode.final_files else ""
     (run_dir / patch_path).parent.mkdir(parents=True, exist_ok=True)
     (run_dir / patch_path).write_text(diff, encoding="utf-8")
-    return result_row(episode, agent, env_id, max_steps, trajectory, patch_path)
+    if episode.gold_files:
+        gold = patch(episode.original_files, {**episode.original_files, **episode.gold_files})
+        (run_dir / gold_patch).write_text(gold, encoding="utf-8")
+    else:
+        gold_patch = ""
+    return result_row(episode, agent, env_id, max_steps, trajectory, patch_path, step_log, gold_patch)
 
 
 def append_row(run_dir: Path, row: dict[str, Any]) -> None:

@@ -256,6 +256,8 @@ def _error_row(config: EvalConfig, model: str, ref: TaskRef, exc: Exception) -> 
         "error": f"{type(exc).__name__}: {exc}",
         "trajectory": "",
         "patch": "",
+        "step_log": "",
+        "gold_patch": "",
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
 

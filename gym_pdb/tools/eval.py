@@ -14,7 +14,6 @@ from gym_pdb.verdict import flags as static
 from gym_pdb.verdict.result import EvalResult
 from gym_pdb.verdict.run import run_tests as run_task_tests
 
-
 def run_tests(ctx: ToolContext) -> EvalResult:
     """Run the episode's tests on the agent's files and judge them (expected tests, tampering, static flags)."""
     task = ctx.task

@@ -114,3 +114,19 @@ def frame_info(ctx: ToolContext) -> str:
     return f"{frame.file}:{frame.line} in {frame.function}()" if frame else ""
 
 
+
+
+def frame_detail(ctx: ToolContext) -> dict | None:
+    """The current frame as plain data (``info["frame"]``), with the listing the reply showed and its first line."""
+    frame = ctx.session.frame
+    if frame is None:
+        return None
+    first = frame.listing.split(None, 1)[:1]  # the driver writes "%4d" first on each listing line
+    return {
+        "file": frame.file,
+        "line": frame.line,
+        "function": frame.function,
+        "post_mortem": frame.post_mortem,
+        "listing": frame.listing,
+        "first_line": int(first[0]) if first and first[0].isdigit() else frame.line,
+    }

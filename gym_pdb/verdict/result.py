@@ -78,6 +78,23 @@ class EvalResult:
             and self.passed == self.total
         )
 
+    def to_info(self, detail_chars: int = 4000) -> dict[str, Any]:
+        """Per-test outcomes as plain data (``info["eval"]``): recorders and viewers read these, not the text."""
+
+        def cut(text: str) -> str:
+            return text if len(text) <= detail_chars else text[:detail_chars] + f"\n... [{len(text) - detail_chars} cut]"
+
+        return {
+            "passed": self.passed,
+            "total": self.total,
+            "timed_out": self.timed_out,
+            "collect_errors": [cut(e) for e in self.collect_errors],
+            "tests": [
+                {"nodeid": t.nodeid, "outcome": t.outcome, "duration": round(t.duration, 4), "details": cut(t.details)}
+                for t in self.tests
+            ],
+        }
+
     def integrity(self) -> dict[str, Any]:
         """``info["integrity"]``."""
         return {"valid": self.valid, "evidence": list(self.evidence), "flags": list(self.flags)}
