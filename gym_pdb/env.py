@@ -136,6 +136,7 @@ class PDBEnv(gym.Env):
         self._transcript: list[str] = []
         self._fraction = 0.0
         self._steps = 0
+        self._expected_seen: dict = {}  # the expected tests of the tasks this env has seen, by cache key
 
     # -- gymnasium API -------------------------------------------------------
     @property
@@ -277,7 +278,7 @@ class PDBEnv(gym.Env):
             ran_gold.append(files != self.task.files)
             return run_tests(ctx.sandbox, self.task, ctx.settings.timeouts, None, files)
 
-        expected = expected_tests(ctx.sandbox, self.task, trusted_run)
+        expected = expected_tests(self.task, trusted_run, self._expected_seen)
         if any(ran_gold):
             ctx.workspace.reset(self.task)
         return expected

@@ -3,8 +3,9 @@
 A trusted run (the task's own files: its gold fix where there is one, else
 the program as shipped) collects the node ids its test files define and runs
 them; a test that skips or is an expected failure there is not expected. The
-result is cached in memory and in the user cache (the suites' data is
-read-only), keyed by a hash of the test files and the program of that run.
+result is kept in the user cache (the suites' data is read-only), keyed by a
+hash of the test files and the program of that run; an env also keeps the
+tasks it has seen in memory.
 The audit and the generator carry the same record (``Task.expected``).
 """
 
@@ -14,17 +15,15 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 
-from gym_pdb.sandbox.base import Sandbox
 from gym_pdb.tasks.data_dir import user_cache_dir
 from gym_pdb.tasks.task import Task
 from gym_pdb.verdict.result import EvalResult, Expected
 
 #: Bumped when what a trusted run records changes.
 VERSION = "1"
-_memory: dict[str, Expected | None] = {}
-_lock = threading.Lock()
 
 
 def reference_files(task: Task) -> dict[str, str]:
@@ -56,29 +55,19 @@ def from_run(result: EvalResult) -> Expected | None:
 
 
 def lookup(task: Task) -> tuple[bool, Expected | None]:
-    """``(known, expected)`` from the task, the memory or the disk cache, without running anything."""
+    """``(known, expected)`` from the task or the user cache, without running anything."""
     if task.expected is not None:
         return True, Expected.from_dict(task.expected)
-    key = cache_key(task)
-    with _lock:
-        if key in _memory:
-            return True, _memory[key]
-    path = cache_dir() / f"{key}.json"
     try:
-        data = json.loads(path.read_text())
+        data = json.loads((cache_dir() / f"{cache_key(task)}.json").read_text())
     except (OSError, ValueError):
         return False, None
-    expected = Expected.from_dict(data) if data else None
-    with _lock:
-        _memory[key] = expected
-    return True, expected
+    return True, Expected.from_dict(data) if data else None
 
 
 def remember(task: Task, expected: Expected | None) -> None:
-    """Keep what a trusted run of ``task`` established (memory, and the user cache where writable)."""
+    """Keep what a trusted run of ``task`` established in the user cache (where it is writable)."""
     key = cache_key(task)
-    with _lock:
-        _memory[key] = expected
     folder = cache_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -89,16 +78,22 @@ def remember(task: Task, expected: Expected | None) -> None:
         pass
 
 
-def expected_tests(sandbox: Sandbox, task: Task, run) -> Expected | None:
-    """The expected tests of ``task``, from a trusted run in ``sandbox`` when no record of them is kept.
+def expected_tests(
+    task: Task, run: Callable[[dict[str, str]], EvalResult], memory: MutableMapping[str, Expected | None] | None = None
+) -> Expected | None:
+    """The expected tests of ``task``, from a trusted run when no record of them is kept.
 
-    ``run(files)`` runs the task's tests on ``files`` in the sandbox (without
-    expectations) and returns the ``EvalResult``. The caller lays the task's
-    files again afterwards.
+    ``run(files)`` runs the task's tests on ``files`` (without expectations)
+    and returns the ``EvalResult``; the caller lays the task's files again
+    afterwards. ``memory``: the caller's own record of the tasks it has seen.
     """
+    key = cache_key(task)
+    if memory is not None and key in memory:
+        return memory[key]
     known, expected = lookup(task)
-    if known:
-        return expected
-    expected = from_run(run(reference_files(task)))
-    remember(task, expected)
+    if not known:
+        expected = from_run(run(reference_files(task)))
+        remember(task, expected)
+    if memory is not None:
+        memory[key] = expected
     return expected
