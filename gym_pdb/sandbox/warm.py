@@ -23,20 +23,22 @@ from gym_pdb.sandbox.base import SandboxError, SandboxInfo
 from gym_pdb.sandbox.support import eval_command
 
 MAX_MESSAGE = 65536
+EMULATED = ("PYTHONPATH", "PYTHONSAFEPATH")  # start-up variables a fork of the zygote honours
 
 
 def forkable(args: Sequence[str], env: Mapping[str, str], zygote_env: Mapping[str, str]) -> bool:
     """Whether ``python ARGS`` with ``env`` can run in a zygote started with ``zygote_env``.
 
     ``ARGS`` must be ``SCRIPT.py ...`` or ``-m MODULE ...``, and the variables
-    read at interpreter start (``PYTHON*`` but ``PYTHONPATH``) the zygote's: a
-    warm interpreter cannot change them.
+    read at interpreter start (``PYTHON*`` but ``PYTHONPATH`` and
+    ``PYTHONSAFEPATH``, which the zygote emulates) the zygote's: a warm
+    interpreter cannot change them.
     """
     if not args or not (args[0] == "-m" and len(args) > 1 or args[0].endswith(".py")):
         return False
 
     def settings(variables: Mapping[str, str]) -> dict[str, str]:
-        return {k: v for k, v in variables.items() if k.startswith("PYTHON") and k != "PYTHONPATH"}
+        return {k: v for k, v in variables.items() if k.startswith("PYTHON") and k not in EMULATED}
 
     return settings(env) == settings(zygote_env)
 

@@ -137,3 +137,20 @@ def test_a_changed_test_file_is_restored_and_voids_the_run(env):
     assert reward == 0.0 and info["integrity"]["evidence"] == ["the read-only file test.py was changed in the sandbox"]
     obs, reward, *_ = env.step("eval")
     assert reward == 1.0, obs
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_the_agents_files_cannot_shadow_the_harness(backend, warm, tmp_path, monkeypatch):
+    """A ``pytest.py`` or ``json.py`` the agent writes is not what the eval imports, warm or cold."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    env = gym.make("PDB-Custom-v0", tasks=TASKS, sandbox=backend, sandbox_kwargs={"warm": warm})
+    try:
+        env.reset(options={"task_id": "double"})
+        assert env.unwrapped.sandbox.wait_warm(60) == warm
+        for name in ("pytest.py", "json.py", "eval_plugin.py"):
+            env.step({"name": "rewrite", "arguments": {"path": name, "new_code": "raise SystemExit('shadowed')\n"}})
+        obs, reward, *_ = env.step({"name": "rewrite", "arguments": {"path": "solution.py", "new_code": FIXED}})
+        obs, reward, _, _, info = env.step("eval")
+        assert reward == 1.0 and "shadowed" not in obs, obs
+    finally:
+        env.close()

@@ -37,7 +37,15 @@ def eval_command(support_dir: str, workdir: str) -> tuple[list[str], dict[str, s
     ]  # fmt: skip
     # The plugin comes by PYTEST_PLUGINS, not -p: pytest looks a -p name up among every installed
     # package's entry points first.
-    env = {"PYTHONPATH": support_dir, "PYTEST_PLUGINS": "eval_plugin", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    # PYTHONSAFEPATH: the workspace is not first on sys.path while pytest and the plugin load (a
+    # `pytest.py` or `json.py` of the agent's would run before the plugin took its key); pytest
+    # puts it there when it collects the tests.
+    env = {
+        "PYTHONPATH": support_dir,
+        "PYTHONSAFEPATH": "1",
+        "PYTEST_PLUGINS": "eval_plugin",
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+    }
     return args, env
 
 

@@ -696,7 +696,8 @@ class PreparedEvalZygote(Zygote):
         self.detach(self.session)  # before the streams change
         super().confine(request, stdout, stdin, records, keep=self.keep)
         os.environ.update({k: v for k, v in self.environ.items() if k not in os.environ})
-        sys.path.insert(len(sys.path) - self.path_len, os.getcwd())  # where `python -m` puts it
+        if not os.environ.get("PYTHONSAFEPATH"):
+            sys.path.insert(len(sys.path) - self.path_len, os.getcwd())  # where `python -m` puts it
 
     def run(self, request):
         gc.enable()
@@ -832,6 +833,11 @@ def _pythonpath():
     return [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
 
 
+def _unsafe_path(folder):
+    """``[folder]``, which Python puts first on ``sys.path``, unless ``PYTHONSAFEPATH`` says not to."""
+    return [] if os.environ.get("PYTHONSAFEPATH") else [folder]
+
+
 def _stat_key(path):
     st = os.stat(path)
     return st.st_mtime_ns, st.st_size, st.st_ino
@@ -854,12 +860,12 @@ def run_program(argv, base_path, compiled=None):
     """
     pythonpath = _pythonpath()
     if argv[0] == "-m":
-        sys.path[:] = [os.getcwd(), *pythonpath, *base_path]
+        sys.path[:] = [*_unsafe_path(os.getcwd()), *pythonpath, *base_path]
         sys.argv = ["-m", *argv[2:]]
         run = lambda: runpy.run_module(argv[1], run_name="__main__", alter_sys=True)  # noqa: E731
     else:
         script, real = argv[0], os.path.realpath(argv[0])
-        sys.path[:] = [os.path.dirname(real), *pythonpath, *base_path]
+        sys.path[:] = [*_unsafe_path(os.path.dirname(real)), *pythonpath, *base_path]
         sys.argv = list(argv)
         key, code = (compiled or {}).get(real, (None, None))
         if code is not None and _stat_key(script) == key:
