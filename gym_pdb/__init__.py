@@ -27,7 +27,7 @@ def _register() -> None:
         if env_id not in registry:
             register(
                 id=env_id,
-                entry_point="gym_pdb.env:PDBEnv",
+                entry_point="gym_pdb:make_env",
                 kwargs={"suite": name},
                 max_episode_steps=MAX_EPISODE_STEPS,
                 disable_env_checker=True,
@@ -35,6 +35,23 @@ def _register() -> None:
 
 
 _register()
+
+
+def make_env(remote=None, **kwargs):
+    """The entry point of every id: a :class:`PDBEnv`, or with ``remote=URL`` an env served there.
+
+    ``gym.make("PDB-DebugBench-v0", remote="ws://host:8000")`` gives a
+    :class:`gym_pdb.serve.remote.RemotePDBEnv` with the same API and spaces,
+    whose episodes run on a ``gym-pdb serve`` server (several URLs: it moves
+    to the next when one is gone).
+    """
+    if remote:
+        from gym_pdb.serve.remote import RemotePDBEnv
+
+        return RemotePDBEnv(remote=remote, **kwargs)
+    from gym_pdb.env import PDBEnv
+
+    return PDBEnv(**kwargs)
 
 
 def __getattr__(name: str):
@@ -45,4 +62,4 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-__all__ = ["ENV_IDS", "MAX_EPISODE_STEPS", "PDBEnv", "__version__"]
+__all__ = ["ENV_IDS", "MAX_EPISODE_STEPS", "PDBEnv", "__version__", "make_env"]

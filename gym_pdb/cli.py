@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_commands(sub)
     __import__("gym_pdb.evaluation.cli", fromlist=["add_commands"]).add_commands(sub)
     __import__("gym_pdb.viewer.cli", fromlist=["add_commands"]).add_commands(sub)
+    __import__("gym_pdb.serve.cli", fromlist=["add_commands"]).add_commands(sub)
     return parser
 
 

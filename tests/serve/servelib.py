@@ -1,0 +1,78 @@
+"""Helpers of the serve tests (a plain module: tests/ is not a package): real servers on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import uvicorn
+
+from gym_pdb.serve.app import MAX_MESSAGE_BYTES, ServeConfig, create_serve_app
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@contextlib.contextmanager
+def served(config: ServeConfig | None = None, **kwargs) -> Iterator[tuple[str, object]]:
+    """A ``gym-pdb serve`` app on 127.0.0.1 in this process: yields (ws URL, the app); stopped after."""
+    config = config or ServeConfig(port=0, **kwargs)
+    app = create_serve_app(config)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws_max_size=MAX_MESSAGE_BYTES,
+                       timeout_graceful_shutdown=5)  # fmt: skip
+    )
+    thread = threading.Thread(target=server.run, name="gym-pdb-test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"ws://127.0.0.1:{port}", app
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve_process(*args: str, env: dict | None = None, timeout: float = 60) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``gym-pdb serve ARGS`` as a process on a free loopback port; yields (ws URL, the process)."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "gym_pdb.cli", "serve", "--port", str(port), "--log-level", "warning", *args]
+    proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    proc.kill()
+                    raise RuntimeError(f"gym-pdb serve did not start: {proc.communicate()[0][-3000:]}")
+                time.sleep(0.1)
+        yield f"ws://127.0.0.1:{port}", proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
