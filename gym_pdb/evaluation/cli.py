@@ -20,12 +20,13 @@ EVAL_EXAMPLES = """examples:
       --model Qwen/Qwen3-8B --base-url http://localhost:8000/v1 --n-parallel 8 --tasks 100
   gym-pdb eval --config eval.yaml -p llm.temperature=0.6 -p max_steps=30
   gym-pdb eval --resume --output runs/my-run [--rerun-failed]
+  gym-pdb eval --env PDB-MiniNightmare-v0 --agent expert --remote ws://node1:8000 ws://node2:8000 --n-parallel 16
 """
 
 # CLI flag -> config key (dotted into llm.*)
 FLAG_KEYS = {
     "env": "env", "agent": "agent", "tasks": "tasks", "seed": "seed", "max_steps": "max_steps",
-    "n_parallel": "n_parallel", "sandbox": "sandbox", "data_dir": "data_dir", "output": "output",
+    "n_parallel": "n_parallel", "sandbox": "sandbox", "remote": "remote", "data_dir": "data_dir", "output": "output",
     "resume": "resume", "rerun_failed": "rerun_failed", "model": "llm.model", "base_url": "llm.base_url",
     "api_key_env": "llm.api_key_env", "temperature": "llm.temperature", "max_tokens": "llm.max_tokens",
     "context_tokens": "llm.context_tokens", "thinking": "llm.enable_thinking", "tool_format": "llm.tool_format",
@@ -58,6 +59,9 @@ def _add_eval(sub) -> None:
     p.add_argument("--n-parallel", "--workers", type=int, dest="n_parallel", help="episodes at once (default 1)")
     p.add_argument(
         "--sandbox", choices=["local", "docker"], help="where code runs (default: GYM_PDB_SANDBOX, else local)"
+    )
+    p.add_argument(
+        "--remote", nargs="+", metavar="URL", help="gym-pdb serve servers (ws://host:port): episodes spread over them"
     )
     p.add_argument("--data-dir", help="folder of the suites (PDB-Custom-v0: the folder of tasks)")
     p.add_argument("--output", "-o", help="the run folder (default runs/<time>-<agent>[-<model>])")
@@ -105,7 +109,7 @@ def eval_config(given: dict) -> EvalConfig:
         value = given[flag]
         if flag == "tasks":
             value = parse_tasks(value)
-        elif flag == "env":
+        elif flag in ("env", "remote"):
             value = [e for v in value for e in v.split(",") if e]
         target = data
         *path, last = key.split(".")

@@ -18,6 +18,8 @@ class EvalConfig:
 
     ``tasks``: None (every task), a count per suite (a seeded sample), or task ids.
     ``llm`` configures the chat model of ``debug_agent`` and ``rewrite_agent``;
+    ``remote`` lists ``gym-pdb serve`` servers: each worker's env runs its
+    episodes on one of them (spread in turn, moving to the next if one is gone).
     ``env_kwargs`` go to ``gymnasium.make`` (``reward_mode``, ``pdb_timeout``...),
     ``agent_kwargs`` to the agent.
     """
@@ -29,6 +31,7 @@ class EvalConfig:
     max_steps: int = 50
     n_parallel: int = 1
     sandbox: str | None = None
+    remote: list[str] = field(default_factory=list)  # gym-pdb serve URLs: the episodes run there
     data_dir: str | None = None
     output: str | None = None
     resume: bool = False
@@ -42,6 +45,8 @@ class EvalConfig:
             self.env = [e for e in self.env.split(",") if e]
         if isinstance(self.llm, dict):
             self.llm = from_dict(LLMConfig, self.llm, "llm")
+        if isinstance(self.remote, str):
+            self.remote = [u for u in self.remote.split(",") if u]
         if isinstance(self.tasks, str):
             self.tasks = parse_tasks([self.tasks])
         if self.n_parallel < 1:

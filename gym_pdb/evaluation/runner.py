@@ -8,6 +8,7 @@ suffice: an episode waits on sandbox processes and on the model server.
 
 from __future__ import annotations
 
+import itertools
 import json
 import queue
 import sys
@@ -55,16 +56,25 @@ def default_run_dir(config: EvalConfig) -> Path:
 
 
 def env_maker(config: EvalConfig) -> EnvFactory:
-    """Envs as the config asks: sandbox, step limit, the agent's tools, data folder, extra kwargs."""
+    """Envs as the config asks: sandbox, step limit, the agent's tools, data folder, extra kwargs.
+
+    With ``config.remote`` the envs are served: the n-th env made starts on the
+    n-th server (in turn) and moves on to the others if its server is gone.
+    """
+    made = itertools.count()
 
     def make(env_id: str, agent: Agent, tasks: Any = None) -> gym.Env:
         kwargs = dict(config.env_kwargs)
-        if tasks is not None:
-            kwargs["tasks"] = tasks
-        if config.sandbox:
-            kwargs["sandbox"] = config.sandbox
-        if config.data_dir:
-            kwargs["data_dir"] = config.data_dir
+        if config.remote:
+            first = next(made) % len(config.remote)
+            kwargs["remote"] = config.remote[first:] + config.remote[:first]
+        else:
+            if tasks is not None:
+                kwargs["tasks"] = tasks
+            if config.sandbox:
+                kwargs["sandbox"] = config.sandbox
+            if config.data_dir:
+                kwargs["data_dir"] = config.data_dir
         return gym.make(env_id, max_episode_steps=config.max_steps, tools=list(agent.tools), **kwargs)
 
     return make

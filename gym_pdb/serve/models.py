@@ -14,6 +14,7 @@ from typing import Any
 
 from openenv.core.env_server.types import Action, Observation, State
 from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 #: What a client may set for its session's env at reset (the rest is the server's to decide).
 CLIENT_CONFIG_KEYS = (
@@ -37,7 +38,10 @@ class PDBAction(Action):
     @model_validator(mode="after")
     def _one_form(self) -> PDBAction:
         if (self.text is None) == (self.tool is None):
-            raise ValueError("give either `text` (a command line or JSON tool call) or `tool` with `arguments`")
+            # A PydanticCustomError: its error details serialise (OpenEnv sends them to the client).
+            raise PydanticCustomError(
+                "action_form", "give either `text` (a command line or JSON tool call) or `tool` with `arguments`"
+            )
         return self
 
     def to_env_action(self) -> str | dict[str, Any]:

@@ -76,3 +76,51 @@ def serve_process(*args: str, env: dict | None = None, timeout: float = 60) -> I
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def own_sandbox_dirs() -> list[str]:
+    """Local sandbox folders this process owns now (other processes' sandboxes are not counted)."""
+    import tempfile
+
+    found = []
+    base = tempfile.gettempdir()
+    for name in os.listdir(base):
+        owner = os.path.join(base, name, "owner")
+        if name.startswith("gym-pdb-") and os.path.isfile(owner):
+            try:
+                token = open(owner).read().split()[0]
+            except (OSError, IndexError):
+                continue
+            if token.split(":")[1:2] == [str(os.getpid())]:
+                found.append(name)
+    return found
+
+
+def wait_until(predicate, timeout: float = 20.0, what: str = "the condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def play_expert(step, task, observation: str, max_turns: int = 40) -> tuple[float, bool, dict]:
+    """Drive gym-pdb's expert through ``step(name, arguments) -> (text, reward, done, info)``; the last outcome."""
+    import json
+
+    from gym_pdb.agents.expert import ExpertAgent
+
+    agent = ExpertAgent()
+    agent.reset(task, observation)
+    messages = [{"role": "user", "content": observation}]
+    reward, done, info = 0.0, False, {}
+    for _ in range(max_turns):
+        turn = agent.act(messages, [])
+        if turn.stop or not turn.tool_calls:
+            break
+        function = turn.tool_calls[0]["function"]
+        text, reward, done, info = step(function["name"], json.loads(function["arguments"]))
+        messages += [turn.message(), {"role": "tool", "content": text}]
+        if done:
+            break
+    return reward, done, info
