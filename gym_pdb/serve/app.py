@@ -72,11 +72,13 @@ class _Sessions:
     def __init__(self, spec: EpisodeSpec):
         self.spec = spec
         self.live: weakref.WeakSet[PDBEnvironment] = weakref.WeakSet()
+        self.made = 0
         self.__name__ = "PDBEnvironment"
 
     def __call__(self) -> PDBEnvironment:
         env = PDBEnvironment(self.spec)
         self.live.add(env)
+        self.made += 1
         return env
 
     def close_all(self) -> None:
