@@ -118,6 +118,25 @@ def rl_parquet_tasks(path: str | os.PathLike, suite: str | None = None) -> dict[
     return tasks
 
 
+def _remote_tasks(name: str, remote: str | Sequence[str]) -> Mapping[str, Task]:
+    from gym_pdb.serve.remote import RemotePDBEnv
+    from gym_pdb.serve.remote_tasks import RemoteTasks
+
+    env_id = name if name.startswith("PDB-") else f"PDB-{name}-v0"
+    url = RemotePDBEnv(remote=remote).urls[0]
+    token = os.environ.get("GYM_PDB_SERVE_TOKEN")
+    return RemoteTasks(url, env_id, {"Authorization": f"Bearer {token}"} if token else None)
+
+
+def served_env_id(specs: str | Sequence[str]) -> str:
+    """The one env id that remote task specs name (a server serves one env)."""
+    names = {s.partition(":")[0] for s in ([specs] if isinstance(specs, str) else specs)}
+    ids = {n if n.startswith("PDB-") else f"PDB-{n}-v0" for n in names}
+    if len(ids) != 1:
+        raise ValueError(f"remote tasks come from one served env, not {sorted(ids)}")
+    return ids.pop()
+
+
 def _suite_tasks(name: str, data_dir: str | os.PathLike | None) -> Mapping[str, Task]:
     from gym_pdb.tasks.suites import load_suite
 
@@ -127,14 +146,18 @@ def _suite_tasks(name: str, data_dir: str | os.PathLike | None) -> Mapping[str, 
 
 
 def load_tasks(
-    specs: str | Sequence[str], data_dir: str | os.PathLike | None = None, index: TaskIndex | None = None
+    specs: str | Sequence[str],
+    data_dir: str | os.PathLike | None = None,
+    index: TaskIndex | None = None,
+    remote: str | Sequence[str] | None = None,
 ) -> tuple[TaskIndex, list[str]]:
     """Resolve task specs into a :class:`TaskIndex` and the keys they selected.
 
     A spec is a suite (``MiniNightmare`` or ``PDB-MiniNightmare-v0``), optionally
     with ids (``PDB-DebugBench-v0:id1,id2``) or a count (``PDB-DebugBench-v0:100``:
     the first 100); an RL parquet file (``rl_train.parquet``); or a folder of task
-    folders (a custom suite).
+    folders (a custom suite). With ``remote`` (``gym-pdb serve`` URLs) a spec is
+    the served env id, with ids or a count, and the tasks are the server's.
     """
     from gym_pdb.tasks.suites import load_custom
 
@@ -142,7 +165,9 @@ def load_tasks(
     keys: list[str] = []
     for spec in [specs] if isinstance(specs, str) else specs:
         name, _, selection = spec.partition(":") if not os.path.exists(spec) else (spec, "", "")
-        if name.endswith(".parquet"):
+        if remote:
+            source, label = _remote_tasks(name, remote), name
+        elif name.endswith(".parquet"):
             source: Mapping[str, Task] = rl_parquet_tasks(name)
             label = Path(name).stem
         elif os.path.isdir(name):
@@ -188,6 +213,8 @@ class PDBEpisode:
         reward: ``"resolved"`` (1.0 when the tests' verdict pays) or ``"fraction"`` (else the
             fraction passing): the env's own reward definition, ``gym_pdb.verdict.reward``.
         env_kwargs: more keyword arguments for ``gymnasium.make`` (``limits``, ``eval_timeout``...).
+        remote: ``gym-pdb serve`` URLs: the episode runs there (``env_id`` is the served one; the
+            server decides the sandbox and the tasks), so no sandbox runs on the training machine.
     """
 
     def __init__(
@@ -200,15 +227,21 @@ class PDBEpisode:
         reward: str = "resolved",
         data_dir: str | os.PathLike | None = None,
         env_kwargs: Mapping[str, Any] | None = None,
+        remote: str | Sequence[str] | None = None,
     ):
         if reward not in ("resolved", "fraction"):
             raise ValueError(f"reward must be 'resolved' or 'fraction', not {reward!r}")
         kwargs = dict(env_kwargs or {})
-        if tasks is not None:
-            kwargs["tasks"] = tasks
-        if data_dir is not None:
-            kwargs["data_dir"] = data_dir
-        self.env = gym.make(env_id, sandbox=sandbox, max_episode_steps=max_tool_calls + 2, **kwargs)
+        if remote:
+            kwargs["remote"] = remote
+        else:
+            kwargs["sandbox"] = sandbox
+            if tasks is not None:
+                kwargs["tasks"] = tasks
+            if data_dir is not None:
+                kwargs["data_dir"] = data_dir
+        self.env = gym.make(env_id, max_episode_steps=max_tool_calls + 2, **kwargs)
+        self.remote = remote
         self.max_tool_calls = max_tool_calls
         self.final_eval = final_eval
         self.reward_kind = reward
@@ -245,6 +278,9 @@ class PDBEpisode:
         """The episode's reward: the env's verdict on its last test run (``gym_pdb.verdict.reward``)."""
         self._finish()
         env = self.env.unwrapped
+        if self.remote:  # the server's verdict, from the same reward definition
+            state = env.state()
+            return float(state.progress) if self.reward_kind == "fraction" else float(state.resolved)
         mode = "fraction" if self.reward_kind == "fraction" else "sparse"
         return rewards.reward(env.last_eval, mode, ended=True, integrity=env.integrity)
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from trl import GRPOConfig, GRPOTrainer, ModelConfig, TrlParser, get_peft_config
 
-from .env import SYSTEM_PROMPT, env_factory, load_tasks
+from .env import SYSTEM_PROMPT, env_factory, load_tasks, served_env_id
 from .models import load_for_training, save_trained
 from .sft import bf16_default
 
@@ -88,6 +88,13 @@ class GRPOTaskArguments:
     eval_tasks: list[str] | None = field(default=None, metadata={"help": "Held-out task specs for validation."})
     data_dir: str | None = field(default=None, metadata={"help": "Suite data (default: GYM_PDB_DATA or the cache)."})
     sandbox: str = field(default="local", metadata={"help": "`local` or `docker`."})
+    remote: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "gym-pdb serve URLs (ws://host:port): episodes run there, off the GPU machines; "
+            "train_tasks then name the served env (PDB-DebugBench-v0:200)."
+        },
+    )
     max_tool_calls: int = field(default=80, metadata={"help": "Tool calls per episode; later calls are refused."})
     final_eval: bool = field(default=True, metadata={"help": "Run the tests at the end of unresolved episodes."})
     reward: str = field(default="resolved", metadata={"help": "`resolved` (0/1) or `fraction` of tests passing."})
@@ -257,10 +264,11 @@ def build_grpo_trainer(
     """A GRPO trainer over gym-pdb episodes of ``train_tasks`` (validated on ``eval_tasks``)."""
     args = args or PDBGRPOConfig()
     task_args = task_args or GRPOTaskArguments()
-    index, train_keys = load_tasks(train_tasks, task_args.data_dir)
+    remote = task_args.remote or None
+    index, train_keys = load_tasks(train_tasks, task_args.data_dir, remote=remote)
     eval_keys: list[str] = []
     if eval_tasks:
-        index, eval_keys = load_tasks(eval_tasks, task_args.data_dir, index)
+        index, eval_keys = load_tasks(eval_tasks, task_args.data_dir, index, remote=remote)
     train_dataset = task_dataset(train_keys, task_args.system_prompt).shuffle(seed=task_args.shuffle_seed)
     eval_dataset = task_dataset(eval_keys, task_args.system_prompt) if eval_keys else None
     if eval_dataset is None and args.eval_strategy != "no":
@@ -276,6 +284,7 @@ def build_grpo_trainer(
         final_eval=task_args.final_eval,
         reward=task_args.reward,
         env_kwargs=env_kwargs,
+        **({"remote": remote, "env_id": served_env_id(list(train_tasks) + list(eval_tasks or []))} if remote else {}),
     )
     tokenizer.padding_side = "left"
     return PDBGRPOTrainer(
