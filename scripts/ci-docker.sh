@@ -3,8 +3,11 @@
 #   1. install docker.io, docker-compose and debootstrap from Debian if missing;
 #   2. start dockerd if it is not running, and wait for it (log: $DOCKERD_LOG);
 #   3. build the sandbox image without a registry if it is missing or stale
-#      (docker/build-image.sh --offline --if-missing).
-# Set GYM_PDB_SKIP_IMAGE=1 to skip step 3.
+#      (docker/build-image.sh --offline --if-missing), then the server image on it
+#      (docker/build-server-image.sh --if-missing);
+#   4. put dockerd in Swarm mode (a single-node swarm advertised on loopback)
+#      for the server's Swarm test; plain containers run as before.
+# Set GYM_PDB_SKIP_IMAGE=1 to skip step 3, GYM_PDB_SKIP_SWARM=1 to skip step 4.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,5 +44,10 @@ log "dockerd $(docker version -f '{{.Server.Version}}' 2>/dev/null) is up"
 
 if [ "${GYM_PDB_SKIP_IMAGE:-0}" != 1 ]; then
     bash "$REPO/docker/build-image.sh" --offline --if-missing
+    VIRTUAL_ENV="${VIRTUAL_ENV:-$(bash "$REPO/scripts/venv-dir.sh")}" bash "$REPO/docker/build-server-image.sh" --if-missing
+fi
+if [ "${GYM_PDB_SKIP_SWARM:-0}" != 1 ] && [ "$(docker info -f '{{.Swarm.LocalNodeState}}' 2>/dev/null)" != active ]; then
+    log "docker swarm init (single node, advertised on 127.0.0.1)"
+    docker swarm init --advertise-addr 127.0.0.1 >/dev/null
 fi
 log "docker ready in $((SECONDS - START)) s"

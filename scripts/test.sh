@@ -8,7 +8,7 @@ venv="${1:?usage: scripts/test.sh VENV}"
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 if [ "$(id -u)" -eq 0 ]; then
-    bash scripts/ci-docker.sh
+    VIRTUAL_ENV="$venv" bash scripts/ci-docker.sh
     bash scripts/ci-browser.sh
 elif [ -n "${CI:-}" ]; then
     echo "CI needs root to install and start dockerd" >&2
