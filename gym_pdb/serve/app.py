@@ -32,6 +32,8 @@ logger = logging.getLogger("gym_pdb.serve")
 
 #: Largest WebSocket frame accepted: an action of 200,000 characters, each escaped in JSON, fits.
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+#: Keepalive: a ping every 20 s; a peer silent for a minute is gone (a loaded machine answers late, not never).
+PING_INTERVAL, PING_TIMEOUT = 20.0, 60.0
 
 
 @dataclass
@@ -171,8 +173,10 @@ def serve(config: ServeConfig, log_level: str = "info") -> None:
         port=config.port,
         log_level=log_level,
         ws_max_size=config.max_message_bytes,
+        ws_ping_interval=PING_INTERVAL,
+        ws_ping_timeout=PING_TIMEOUT,
         timeout_graceful_shutdown=10,
     )
 
 
-__all__ = ["MAX_MESSAGE_BYTES", "ServeConfig", "create_serve_app", "episode_spec", "serve"]
+__all__ = ["MAX_MESSAGE_BYTES", "PING_INTERVAL", "PING_TIMEOUT", "ServeConfig", "create_serve_app", "episode_spec", "serve"]

@@ -27,6 +27,7 @@ from openenv.core.env_client import EnvClient
 
 from gym_pdb.actions import MAX_ACTION_CHARS
 from gym_pdb.env import CHARSET, MAX_OBSERVATION_CHARS
+from gym_pdb.serve.app import PING_INTERVAL, PING_TIMEOUT
 from gym_pdb.serve.guard import TOKEN_VARIABLE
 from gym_pdb.serve.models import CLIENT_CONFIG_KEYS, PDBAction, PDBObservation, PDBState
 from gym_pdb.serve.remote_tasks import RemoteTasks
@@ -35,6 +36,7 @@ from gym_pdb.tasks.task import Task
 
 #: Error codes of OpenEnv's server after which the session is gone (full, failed, closed when idle).
 LOST_CODES = ("CAPACITY_REACHED", "SESSION_ERROR", "FACTORY_ERROR")
+NO_EPISODE = "this session has no episode"  # environment.PDBEnvironment's answer to a step before reset
 
 
 class RemoteEnvError(RuntimeError):
@@ -127,7 +129,8 @@ class RemotePDBEnv(gym.Env):
         for step in range(len(self.urls)):
             index = (self._server + 1 + step) % len(self.urls)
             client = PDBClient(base_url=self.urls[index], connect_timeout_s=self._timeouts[0],
-                               message_timeout_s=self._timeouts[1], headers=self._headers or None).sync()  # fmt: skip
+                               message_timeout_s=self._timeouts[1], headers=self._headers or None,
+                               websocket_ping_interval_s=PING_INTERVAL, websocket_ping_timeout_s=PING_TIMEOUT).sync()  # fmt: skip
             try:
                 client.connect()
             except Exception as exc:  # noqa: BLE001 - unreachable, refused: try the next server
@@ -148,6 +151,8 @@ class RemotePDBEnv(gym.Env):
             return fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - every failure of the wire is this env's error
             lost = not isinstance(exc, RuntimeError) or any(f"(code: {c})" in str(exc) for c in LOST_CODES)
+            # OpenEnv's client reconnects by itself when its socket dropped: to a new session, with no episode.
+            lost = lost or (what == "step" and NO_EPISODE in str(exc))
             if lost:
                 self._live = False
                 raise RemoteEnvError(

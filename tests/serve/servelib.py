@@ -14,7 +14,7 @@ from pathlib import Path
 
 import uvicorn
 
-from gym_pdb.serve.app import MAX_MESSAGE_BYTES, ServeConfig, create_serve_app
+from gym_pdb.serve.app import MAX_MESSAGE_BYTES, PING_INTERVAL, PING_TIMEOUT, ServeConfig, create_serve_app
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,7 +26,7 @@ def served(config: ServeConfig | None = None, **kwargs) -> Iterator[tuple[str, o
     app = create_serve_app(config)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws_max_size=MAX_MESSAGE_BYTES,
-                       timeout_graceful_shutdown=5)  # fmt: skip
+                       ws_ping_interval=PING_INTERVAL, ws_ping_timeout=PING_TIMEOUT, timeout_graceful_shutdown=5)  # fmt: skip
     )
     thread = threading.Thread(target=server.run, name="gym-pdb-test-server", daemon=True)
     thread.start()
