@@ -120,6 +120,9 @@ class ProjectSandbox(LocalSandbox):
         self.forks_python = True
         self._warm = self._start_warm()
 
+    def _env(self, extra):
+        return {**super()._env(extra), "GYM_PDB_CONFTEST": "1"}  # pdb's pytest runner loads the project's conftest.py
+
     def reset_workspace(self, files, readonly=()) -> None:
         """Nothing: the workspace is the user's project, never reset."""
 

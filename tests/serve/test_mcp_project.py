@@ -25,8 +25,8 @@ TESTS = textwrap.dedent(
     from stats import mean
 
 
-    def test_mean():
-        assert mean([1, 2, 3]) == 2
+    def test_mean(numbers):
+        assert mean(numbers) == 2
 
 
     def test_tamper():
@@ -41,6 +41,7 @@ def _project(tmp_path):
     (root / "stats.py").write_text(PROGRAM)
     (root / "tests" / "test_stats.py").write_text(TESTS)
     (root / "tests" / "__init__.py").write_text("")
+    (root / "tests" / "conftest.py").write_text("import pytest\n\n\n@pytest.fixture\ndef numbers():\n    return [1, 2, 3]\n")
     (root / ".git").mkdir()
     (root / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     os.chmod(root / "stats.py", 0o640)

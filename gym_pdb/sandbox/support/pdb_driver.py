@@ -273,7 +273,8 @@ def run_pytest(target, prepared=False):
             "-s",
             "--tb=short",
             *UNUSED_PLUGINS,
-            "--noconftest",
+            # An episode's conftest.py is no part of its task; a user's project (gym-pdb mcp) needs its own.
+            *([] if os.environ.get("GYM_PDB_CONFTEST") == "1" else ["--noconftest"]),
             "--rootdir",
             WORKDIR,
             "--trace",
