@@ -59,6 +59,15 @@ def backend(request) -> str:
     return request.param
 
 
+@pytest.fixture(scope="module")
+def envs():
+    """Envs a test module makes once (keyed as it likes) and reuses across its tests; closed at its end."""
+    made: dict = {}
+    yield made
+    for env in made.values():
+        env.close()
+
+
 @pytest.fixture
 def data_dir() -> Path:
     path = Path(os.environ.get("GYM_PDB_DATA", SHARED_DATA))
