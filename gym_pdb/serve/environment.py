@@ -29,7 +29,7 @@ from openenv.core.env_server.types import EnvironmentMetadata
 from gym_pdb.env import PDBEnv
 from gym_pdb.serve.mcp_tools import tool_server
 from gym_pdb.serve.models import CLIENT_CONFIG_KEYS, PDBAction, PDBObservation, PDBState
-from gym_pdb.tools import DEFAULT_TOOLS, TOOL_CLASSES, tools_schema
+from gym_pdb.tools import DEFAULT_TOOLS, TOOLS, tools_schema
 from gym_pdb.verdict import reward as rewards
 
 #: Upper bounds on what a client may ask for at reset.
@@ -67,9 +67,9 @@ def client_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
         raise ValueError(f"unknown config keys {unknown}; a client may set {list(CLIENT_CONFIG_KEYS)}")
     if "tools" in config:
         tools = [str(t) for t in config["tools"]]
-        bad = [t for t in tools if t not in TOOL_CLASSES]
+        bad = [t for t in tools if t not in TOOLS]
         if bad:
-            raise ValueError(f"unknown tools {bad}; tools: {sorted(TOOL_CLASSES)}")
+            raise ValueError(f"unknown tools {bad}; tools: {sorted(TOOLS)}")
         config["tools"] = tuple(tools)
     for key, bound in MAX_TIMEOUTS.items():
         if key in config and not 0 < float(config[key]) <= bound:

@@ -110,11 +110,12 @@ class ProjectSandbox(LocalSandbox):
 
     Code runs as the calling user (the project is theirs), with the sandbox's
     limits, scrubbed environment, own process group and, where the OS allows,
-    no network.
+    no network (util-linux's confinement; bubblewrap's would hide the project).
     """
 
     def __init__(self, project: str, python: str, limits: Limits | None = None):
-        super().__init__(limits=limits, python=python, drop_privileges=False, warm=False)
+        # confine="basic": bubblewrap's view would bind the private workspace, not the project folder.
+        super().__init__(limits=limits, python=python, drop_privileges=False, confine="basic", warm=False)
         self.workdir = project
         self.info.workdir = project
         self.forks_python = True
@@ -137,13 +138,21 @@ class ProjectSandbox(LocalSandbox):
         os.replace(tmp, host)
 
 
+class ProjectWorkspace(Workspace):
+    """The tools' view of the project: its task's files are the folder's, live (never copied by a reset)."""
+
+    def __init__(self, sandbox: ProjectSandbox, task: Task):
+        super().__init__(sandbox)
+        self._task = task
+        self.files = task.files  # type: ignore[assignment]  # a live ProjectFiles mapping
+
+
 class ProjectEvalTool(Tool):
     """``eval`` on a project: its test command, with the output and the exit status."""
 
     name = "eval"
     description = "Run the project's tests (its test command) and report the output and the exit status."
     parameters = {"type": "object", "properties": {}}
-    usage = "eval"
 
     def __init__(self, command: str, timeout: float, output_chars: int = 12_000):
         self.command, self.timeout, self.output_chars = command, timeout, output_chars
@@ -168,8 +177,7 @@ class Project:
         self.task = Task(id=os.path.basename(root), suite="project", files=files, test_files=tests[:1] or ["test.py"],
                          readonly=list(config.readonly), hidden=HIDDEN)  # fmt: skip
         self.sandbox = ProjectSandbox(root, config.python, Limits(cpu_seconds=int(config.test_timeout) + 60))
-        workspace = Workspace(self.sandbox)
-        workspace.task, workspace.files = self.task, files
+        workspace = ProjectWorkspace(self.sandbox, self.task)
         settings = ToolSettings(pdb_timeout=config.pdb_timeout, eval_timeout=config.test_timeout)
         session = PdbSession(self.sandbox, timeout=config.pdb_timeout, output_limit=settings.pdb_output_bytes)
         self.ctx = ToolContext(self.sandbox, workspace, session, settings)

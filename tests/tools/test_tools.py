@@ -16,14 +16,6 @@ SUITE_TASKS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def envs():
-    made = {}
-    yield made
-    for env in made.values():
-        env.close()
-
-
 def env_for(envs, backend, suite):
     key = (backend, suite)
     if key not in envs:

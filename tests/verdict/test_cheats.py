@@ -44,14 +44,6 @@ TASKS = all_tasks()
 FLAGGED = [c for c in CHEATS if c.flag]
 
 
-@pytest.fixture(scope="module")
-def envs():
-    made = {}
-    yield made
-    for env in made.values():
-        env.close()
-
-
 def env_for(envs, backend: str, **kwargs) -> PDBEnv:
     """One env per backend (and options) for the whole module: each test resets it to its task."""
     key = (backend, tuple(sorted(kwargs.items())))

@@ -89,14 +89,6 @@ def task(task_id: str, program: str) -> Task:
 TASKS = [task("honest", HONEST), task("libraries", LIBRARIES), *(task(name, text) for name, text in REFUSED.items())]
 
 
-@pytest.fixture(scope="module")
-def envs():
-    made = {}
-    yield made
-    for env in made.values():
-        env.close()
-
-
 @pytest.fixture
 def env(backend, envs):
     if backend not in envs:

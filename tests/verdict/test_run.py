@@ -51,14 +51,6 @@ TASKS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def envs():
-    made = {}
-    yield made
-    for env in made.values():
-        env.close()
-
-
 @pytest.fixture
 def env(backend, envs, tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
