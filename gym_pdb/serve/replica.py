@@ -38,8 +38,8 @@ def replica_labels(replica: str | None = None) -> dict[str, str]:
 
 def running_swarm_tasks(client: Any) -> set[str]:
     """Swarm task ids with a running container on this engine."""
-    running = client.containers.list(filters={"label": SWARM_TASK_LABEL, "status": "running"})
-    return {c.labels.get(SWARM_TASK_LABEL, "") for c in running}
+    running = client.api.containers(filters={"label": SWARM_TASK_LABEL, "status": "running"})
+    return {(c.get("Labels") or {}).get(SWARM_TASK_LABEL, "") for c in running}
 
 
 def reap_dead_replicas(
@@ -56,8 +56,10 @@ def reap_dead_replicas(
     live = running_swarm_tasks(client)
     judge_others = me is not None and me in live
     removed = []
-    for container in client.containers.list(all=True, filters={"label": REPLICA_LABEL}):
-        owner = (container.labels or {}).get(REPLICA_LABEL, "")
+    # The engine's plain list (no inspect per container): containers come and go while we look.
+    for container in client.api.containers(all=True, filters={"label": REPLICA_LABEL}):
+        owner = (container.get("Labels") or {}).get(REPLICA_LABEL, "")
+        name = (container.get("Names") or [container["Id"][:12]])[0].lstrip("/")
         if owner == me:
             dead = at_start
         else:
@@ -65,12 +67,12 @@ def reap_dead_replicas(
         if not dead:
             continue
         try:
-            container.remove(force=True, v=True)
+            client.api.remove_container(container["Id"], force=True, v=True)
         except Exception as exc:  # noqa: BLE001 - gone already, or another replica got there first
-            logger.debug("could not remove %s: %s", container.name, exc)
+            logger.debug("could not remove %s: %s", name, exc)
             continue
-        removed.append(container.name)
-        log(f"removed sandbox {container.name} of replica {owner}, which is gone")
+        removed.append(name)
+        log(f"removed sandbox {name} of replica {owner}, which is gone")
     return removed
 
 

@@ -10,6 +10,7 @@ in Swarm mode and the server image (scripts/ci-docker.sh makes both); in CI
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import subprocess
@@ -73,15 +74,18 @@ def _stack_file(tmp_path) -> str:
     return str(path)
 
 
+def _containers(client, label: str, all: bool = True) -> list[dict]:
+    """The engine's plain list (no inspect per container, which races with containers going away)."""
+    return client.api.containers(all=all, filters={"label": label})
+
+
 def _replicas(client, stack: str) -> dict[str, str]:
     """Running replicas: Swarm task id -> ws URL of the port the replica's container was given."""
     found = {}
-    service = f"{stack}_server"
-    for c in client.containers.list(filters={"label": f"com.docker.swarm.service.name={service}"}):
-        ports = (c.attrs["NetworkSettings"]["Ports"] or {}).get("8000/tcp") or []
-        host_ports = [p["HostPort"] for p in ports if p.get("HostIp") in ("0.0.0.0", "")]
-        if c.status == "running" and host_ports:
-            found[c.labels["com.docker.swarm.task.id"]] = f"ws://127.0.0.1:{host_ports[0]}"
+    for c in _containers(client, f"com.docker.swarm.service.name={stack}_server", all=False):
+        ports = [p["PublicPort"] for p in c.get("Ports") or [] if p.get("PrivatePort") == 8000 and p.get("PublicPort")]
+        if c.get("State") == "running" and ports:
+            found[c["Labels"]["com.docker.swarm.task.id"]] = f"ws://127.0.0.1:{ports[0]}"
     return found
 
 
@@ -107,9 +111,8 @@ def _wait(predicate, timeout: float, what: str):
         time.sleep(1)
 
 
-def _sandboxes(client, replicas) -> list:
-    return [c for c in client.containers.list(all=True, filters={"label": REPLICA_LABEL})
-            if c.labels.get(REPLICA_LABEL) in replicas]  # fmt: skip
+def _sandboxes(client, replicas) -> list[dict]:
+    return [c for c in _containers(client, REPLICA_LABEL) if c["Labels"].get(REPLICA_LABEL) in replicas]
 
 
 def test_two_replicas_sixteen_clients_one_replica_killed(docker_client, tmp_path):
@@ -159,7 +162,7 @@ def test_two_replicas_sixteen_clients_one_replica_killed(docker_client, tmp_path
             started.wait(timeout=300)
             on_victim = _sandboxes(docker_client, {victim})
             assert len(on_victim) == CLIENTS // 2 and len(_sandboxes(docker_client, {survivor})) == CLIENTS // 2
-            docker_client.containers.get(_container_of(docker_client, victim)).kill()  # SIGKILL: no cleanup
+            docker_client.api.kill(_container_of(docker_client, victim))  # SIGKILL: no cleanup
             killed.set()
             outcomes = [f.result(timeout=300) for f in futures]
         for env in envs:
@@ -174,20 +177,42 @@ def test_two_replicas_sixteen_clients_one_replica_killed(docker_client, tmp_path
         _wait(lambda: not _sandboxes(docker_client, {victim}), 120, "the dead replica's sandboxes to go")
     finally:
         subprocess.run(["docker", "stack", "rm", stack], env=deploy_env, capture_output=True, timeout=120)
-        _wait(lambda: not docker_client.containers.list(
-            all=True, filters={"label": f"com.docker.stack.namespace={stack}"}), 180, "the stack's containers to go")  # fmt: skip
+        _wait(lambda: not _containers(docker_client, f"com.docker.stack.namespace={stack}"), 180,
+              "the stack's containers to go")  # fmt: skip
     # No sandbox of any replica of the stack is left (REPLICA_LABEL is only on a served replica's sandboxes).
-    _wait(lambda: not [c for c in docker_client.containers.list(all=True, filters={"label": REPLICA_LABEL})
-                       if _created(c) >= begun - 5], 60, "no sandbox left behind")  # fmt: skip
-
-
-def _created(container) -> float:
-    from datetime import datetime
-
-    return datetime.fromisoformat(container.attrs["Created"][:26].rstrip("Z") + "+00:00").timestamp()
+    _wait(lambda: not [c for c in _containers(docker_client, REPLICA_LABEL) if c["Created"] >= begun - 5], 60,
+          "no sandbox left behind")  # fmt: skip
 
 
 def _container_of(client, task_id: str) -> str:
-    found = client.containers.list(filters={"label": f"com.docker.swarm.task.id={task_id}"})
+    found = _containers(client, f"com.docker.swarm.task.id={task_id}", all=False)
     assert found, f"no container for task {task_id}"
-    return found[0].id
+    return found[0]["Id"]
+
+
+def test_a_replica_removes_its_predecessors_sandboxes_at_start():
+    """Outside Swarm (a StatefulSet's pod) a replica judges only its own name: at its start, what is left is stale."""
+    problem = docker_problem()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"docker required in CI: {problem}")
+        pytest.skip(problem)
+    import docker
+
+    from gym_pdb.serve.replica import reap_dead_replicas
+
+    client = docker.from_env()
+    me, other = f"pod-{secrets.token_hex(4)}", f"pod-{secrets.token_hex(4)}"
+    made = [client.containers.run(os.environ.get("GYM_PDB_IMAGE", "gym-pdb-sandbox:latest"), "sleep 300",
+                                  detach=True, network_mode="none", labels={REPLICA_LABEL: owner})
+            for owner in (me, other)]  # fmt: skip
+    try:
+        assert reap_dead_replicas(client, me) == []  # while running: its own are live sessions
+        removed = reap_dead_replicas(client, me, at_start=True)
+        assert removed == [made[0].name]
+        assert [c["Id"] for c in _sandboxes(client, {me, other})] == [made[1].id]  # another pod's: not judged
+    finally:
+        for c in made:
+            with contextlib.suppress(docker.errors.NotFound):
+                client.api.remove_container(c.id, force=True, v=True)
+        client.close()
