@@ -1,9 +1,11 @@
 """The import graph of gym_pdb/ and trainers/: no cycles, and layers that import only downwards.
 
 Read with ``ast`` from the source (no module is imported), counting every
-import: at module level, inside functions (the lazy ones), under
-``TYPE_CHECKING``, and ``__import__``/``importlib.import_module`` of a
-literal name. The layers, lowest first:
+import: at module level, inside functions (the lazy ones), and
+``__import__``/``importlib.import_module`` of a literal name. Imports under
+``if TYPE_CHECKING:`` count for the layers (a lower layer does not name a
+higher one's types either) but not for cycles: they never run. The layers,
+lowest first:
 
 0. ``sandbox``: where code runs.
 1. the task model: ``gym_pdb.tasks.task`` (the ``Task`` dataclass) and
@@ -14,8 +16,10 @@ literal name. The layers, lowest first:
 2. ``verdict``: what a test run earns.
 3. ``tasks`` (loaders, sources, registry, generator, audit) and ``tools``
    (with ``actions``, their text grammar).
-4. ``profiles``, ``env`` and the package's ``__init__`` (which registers the ids).
-5. ``agents``, ``evaluation``, ``serve``, ``viewer`` and ``cli``.
+4. ``profiles`` and ``env``.
+5. ``agents``, ``evaluation``, ``serve``, ``viewer``, ``cli``, and the
+   package's ``__init__``: the front door, which registers the ids and may
+   hand ``gym.make`` a local or a served env.
 6. ``trainers``.
 
 A module may import its own layer and those below, never one above.
@@ -32,7 +36,7 @@ ROOTS = ("gym_pdb", "trainers")
 
 #: Modules whose layer is not their package's (exact names).
 EXACT = {
-    "gym_pdb": 4,
+    "gym_pdb": 5,
     "gym_pdb.tasks": 1,
     "gym_pdb.tasks.task": 1,
     "gym_pdb.tasks.data_dir": 1,
@@ -75,11 +79,25 @@ def _target(name: str, known: dict[str, Path]) -> str | None:
     return name or None
 
 
-def imports_of(module: str, path: Path, known: dict[str, Path]) -> set[str]:
-    """The known modules ``module`` imports, wherever in the file."""
+def _type_checking_only(tree: ast.AST) -> set[int]:
+    """The ids of the nodes inside ``if TYPE_CHECKING:`` blocks."""
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for stmt in node.body:
+                inside.update(id(n) for n in ast.walk(stmt))
+    return inside
+
+
+def imports_of(module: str, path: Path, known: dict[str, Path], type_checking: bool = True) -> set[str]:
+    """The known modules ``module`` imports, wherever in the file (``type_checking``: those blocks too)."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    skip = set() if type_checking else _type_checking_only(tree)
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
@@ -103,9 +121,10 @@ def imports_of(module: str, path: Path, known: dict[str, Path]) -> set[str]:
 
 
 @functools.cache
-def import_graph() -> dict[str, set[str]]:
+def import_graph(type_checking: bool = True) -> dict[str, set[str]]:
+    """Module -> the modules it imports (``type_checking=False``: only the imports that run)."""
     known = modules()
-    return {module: imports_of(module, path, known) for module, path in known.items()}
+    return {module: imports_of(module, path, known, type_checking) for module, path in known.items()}
 
 
 def layer_of(module: str) -> int | None:
@@ -150,7 +169,7 @@ def test_the_graph_is_read() -> None:
 
 
 def test_no_module_imports_itself_back() -> None:
-    cycle = find_cycle(import_graph())
+    cycle = find_cycle(import_graph(type_checking=False))
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
 
 
@@ -174,3 +193,14 @@ def test_the_task_model_imports_nothing_of_gym_pdb() -> None:
     graph = import_graph()
     for module in ("gym_pdb.tasks", "gym_pdb.tasks.task", "gym_pdb.tasks.data_dir"):
         assert not graph[module], f"{module} imports {sorted(graph[module])}: the verdict imports it"
+
+
+def test_type_checking_imports_count_for_layers_not_cycles(tmp_path: Path) -> None:
+    source = tmp_path / "mod.py"
+    source.write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from gym_pdb.env import PDBEnv\n"
+        "def f() -> None:\n    from gym_pdb.tasks import registry\n"
+    )
+    known = {"gym_pdb.env": source, "gym_pdb.tasks": source, "gym_pdb.tasks.registry": source, "mod": source}
+    assert imports_of("mod", source, known) == {"gym_pdb.env", "gym_pdb.tasks.registry"}
+    assert imports_of("mod", source, known, type_checking=False) == {"gym_pdb.tasks.registry"}
