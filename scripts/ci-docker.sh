@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make Docker ready for the test suite (Debian, as root; .ci/run calls this):
-#   1. install docker.io, docker-compose and debootstrap from Debian if missing;
+#   1. install docker.io, docker-compose, debootstrap and bubblewrap (the local
+#      sandbox's namespaces) from Debian if missing;
 #   2. start dockerd if it is not running, and wait for it (log: $DOCKERD_LOG);
 #   3. build the sandbox image without a registry if it is missing or stale
 #      (docker/build-image.sh --offline --if-missing).
@@ -17,6 +18,7 @@ command -v dockerd >/dev/null || missing+=(docker.io)
 command -v docker >/dev/null || missing+=(docker.io)
 command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || missing+=(docker-compose)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
+command -v bwrap >/dev/null || missing+=(bubblewrap)  # the local sandbox's namespaces
 if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from gym_pdb.sandbox.bwrap import children
 from gym_pdb.sandbox.local import uid_processes
 
 REPO = Path(__file__).resolve().parents[1]
@@ -86,3 +87,17 @@ def own_processes(uid: int | None, settle: float = 2.0) -> list[int]:
         if not pids or time.monotonic() >= deadline:
             return pids
         time.sleep(0.01)
+
+
+def zygote_pid(sb) -> int:
+    """The host's pid of a local sandbox's warm interpreter (under bwrap, below bwrap and its init)."""
+    pid = sb._warm._popen.pid
+    while open(f"/proc/{pid}/comm").read().strip() == "bwrap":
+        pid = children(pid)[0]
+    return pid
+
+
+def sandbox_pid(pid: int) -> int:
+    """The host's ``pid`` as the processes of its own PID namespace see it."""
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(line for line in f if line.startswith("NSpid:")).split()[-1])

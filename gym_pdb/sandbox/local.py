@@ -2,16 +2,21 @@
 
 Each sandbox owns a private folder holding the workspace, a scratch dir and the
 support scripts. Every process it starts gets resource limits (CPU time,
-address space, file size, process count, open files), a scrubbed environment,
-its own process group, and, where the OS allows, its own empty network
-namespace. When this process runs as root, sandboxed processes run as a fresh
-unprivileged uid of their own, so that the process-count limit holds, the
-tests and support scripts cannot be changed, and ``close()`` can kill every
-process the sandbox ever started, even those that left their process group.
+address space, file size, process count, open files), a scrubbed environment
+and its own process group. Where bubblewrap runs (``bwrap.py``), it also gets
+namespaces: the host read-only but the workspace and scratch dir, a private
+/tmp, its own PID namespace, no network; elsewhere ("basic" confinement), only
+an empty network namespace where the OS allows. When this process runs as
+root, sandboxed processes run as a fresh unprivileged uid of their own, so
+that the process-count limit holds, the tests and support scripts cannot be
+changed, and ``close()`` can kill every process the sandbox ever started, even
+those that left their process group.
 
-This is isolation against accidents and runaway programs (infinite loops, fork
-and memory bombs, huge output), not a security boundary against a determined
-attacker: use the Docker sandbox for that.
+With bubblewrap this confines a program to its workspace, but the kernel it
+shares with the host is still a large attack surface: the Docker sandbox is
+the stronger boundary. The basic confinement is isolation against accidents
+and runaway programs (infinite loops, fork and memory bombs, huge output), not
+a security boundary.
 """
 
 from __future__ import annotations
@@ -43,6 +48,15 @@ from gym_pdb.sandbox.base import (
     SandboxInfo,
     safe_relpath,
     sandbox_env,
+)
+from gym_pdb.sandbox.bwrap import (
+    PROGRAM_CAPS,
+    ZYGOTE_CAPS,
+    BwrapChild,
+    bwrap_args,
+    bwrap_problem,
+    interpreter_folders,
+    with_parent_death,
 )
 from gym_pdb.sandbox.owner import owner_alive, owner_token
 from gym_pdb.sandbox.support import support_files
@@ -100,10 +114,11 @@ def network_prefix(uid: int | None, cut_network: bool) -> list[str]:
 def confinement_prefix(limits: Limits, uid: int | None, cut_network: bool) -> list[str]:
     """The util-linux commands that confine what follows them, each exec'ing the next.
 
-    ``unshare`` gives an empty network namespace, ``setpriv`` the sandbox's uid,
-    ``prlimit`` the resource limits. Doing this with exec'd programs rather
-    than Python code between fork and exec keeps process creation safe in
-    threaded hosts (a trainer stepping many envs at once) and lets
+    ``unshare`` gives an empty network namespace (bubblewrap's own, where it
+    runs first: then ``cut_network`` is False here), ``setpriv`` the sandbox's
+    uid, ``prlimit`` the resource limits. Doing this with exec'd programs
+    rather than Python code between fork and exec keeps process creation safe
+    in threaded hosts (a trainer stepping many envs at once) and lets
     ``subprocess`` use vfork, which stays fast for a host with a large heap.
     """
     prefix = network_prefix(uid, cut_network)
@@ -111,6 +126,34 @@ def confinement_prefix(limits: Limits, uid: int | None, cut_network: bool) -> li
         prefix += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
     prefix += ["prlimit", *(f"--{name}={value}" for name, value in rlimits(limits)), "--"]
     return prefix
+
+
+_warned_basic = False
+
+
+def choose_confinement(confine: str | None) -> str:
+    """"bwrap" or "basic" for ``confine`` (None: bwrap where it runs, else basic with one warning)."""
+    global _warned_basic
+    if confine not in (None, "bwrap", "basic"):
+        raise ValueError(f"confine must be 'bwrap', 'basic' or None, not {confine!r}")
+    if confine == "basic":
+        return confine
+    problem = bwrap_problem()
+    if problem is None:
+        return "bwrap"
+    if confine == "bwrap":
+        raise SandboxError(f"confine='bwrap': {problem}")
+    if not _warned_basic:
+        _warned_basic = True
+        warnings.warn(
+            f"gym_pdb: {problem}, so the local sandbox confines only with resource limits, a uid of its own "
+            "(as root) and an empty network namespace: task code sees every process of the machine and may write "
+            "wherever its uid may (/tmp, /var/tmp). Install bubblewrap (apt-get install bubblewrap) and allow "
+            "unprivileged user namespaces (or run as root), or use the docker sandbox.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return "basic"
 
 
 def _can_unshare_network_as_user() -> bool:
@@ -170,8 +213,9 @@ def read_until(fd: int, selector: selectors.BaseSelector, marker: bytes, timeout
 class LocalProcess(InteractiveProcess):
     """A sandboxed process with pipes, read with select (never by sleeping).
 
-    ``child`` is a ``subprocess.Popen`` or a :class:`ForkedChild` of the warm
-    interpreter; it leads its own session, so killing its group kills what it started.
+    ``child`` is a ``subprocess.Popen``, a :class:`BwrapChild` or a
+    :class:`ForkedChild` of the warm interpreter; it leads its own session, so
+    killing its group kills what it started.
     """
 
     def __init__(self, child, stdin: int, stdout: int, on_kill=None):
@@ -216,10 +260,7 @@ class LocalProcess(InteractiveProcess):
             self._child.send_signal(signal.SIGUSR1)
 
     def kill(self) -> None:
-        try:
-            os.killpg(self._child.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        kill_group(self._child.pid)
         self._child.kill()
         for fd in (self._stdin, self._fd):
             try:
@@ -241,6 +282,15 @@ class LocalProcess(InteractiveProcess):
         return self._child.poll()
 
 
+def kill_group(pid: int | None) -> None:
+    """SIGKILL the process group ``pid`` leads (None: a forked child that ended before it was seen)."""
+    if pid is not None:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 def _cleanup(root: str, uid: int | None, processes: set, warm_slot: list) -> None:
     for proc in list(processes):
         proc.kill()
@@ -249,6 +299,22 @@ def _cleanup(root: str, uid: int | None, processes: set, warm_slot: list) -> Non
     if uid is not None:
         _kill_uid(uid, wait=2.0)
     shutil.rmtree(root, ignore_errors=True)
+
+
+def _empty(folder: str) -> None:
+    """Remove what ``folder`` holds, keeping the folder."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                pass
 
 
 def uid_processes(uid: int) -> list[int]:
@@ -322,6 +388,9 @@ class LocalSandbox(Sandbox):
         drop_privileges: when root, run task code as a fresh unprivileged uid
             (default: when root and the interpreter is reachable by such a uid).
         cut_network: give each process an empty network namespace, where the OS allows.
+        confine: "bwrap" (namespaces: see ``bwrap.py``; an error where it cannot
+            run), "basic" (limits, uid and network only), or None: bwrap where it
+            runs, else basic with a warning. ``info.extra["confinement"]`` says which.
         warm: run ``python SCRIPT`` and ``python -m MODULE`` by forking a warm
             interpreter (pytest and pdb imported) instead of starting one; see
             ``support/zygote.py``.
@@ -333,6 +402,7 @@ class LocalSandbox(Sandbox):
         python: str | None = None,
         drop_privileges: bool | None = None,
         cut_network: bool | None = None,
+        confine: str | None = None,
         warm: bool = True,
     ):
         self.limits = limits or Limits()
@@ -351,15 +421,15 @@ class LocalSandbox(Sandbox):
                 )
         if drop_privileges and not is_root:
             raise SandboxError("drop_privileges needs root")
-        missing = [tool for tool in ("unshare", "setpriv", "prlimit", "kill") if shutil.which(tool) is None]
+        missing = [tool for tool in ("unshare", "setpriv", "prlimit", "kill", "setsid") if shutil.which(tool) is None]
         if missing:
             raise SandboxError(f"the local sandbox needs util-linux's {', '.join(missing)} on PATH")
         self.uid = random.SystemRandom().randrange(*UID_RANGE) if drop_privileges else None
+        self.confinement = choose_confinement(confine)
+        bwrap = self.confinement == "bwrap"
         if cut_network is None:
-            cut_network = not self.limits.network and (is_root or _can_unshare_network_as_user())
+            cut_network = not self.limits.network and (bwrap or is_root or _can_unshare_network_as_user())
         self.cut_network = cut_network
-        self._prefix = confinement_prefix(self.limits, self.uid, self.cut_network)
-        self._prefix[0] = shutil.which(self._prefix[0])
 
         self.root = tempfile.mkdtemp(prefix=ROOT_PREFIX)
         os.chmod(self.root, 0o711)
@@ -375,11 +445,19 @@ class LocalSandbox(Sandbox):
                 f.write(content)
             os.chmod(path, 0o644)
         self._make_private_dirs()
+        if bwrap:
+            # setsid: the program leads its session, as a fork of the warm interpreter does (below bwrap's init)
+            caps = PROGRAM_CAPS if self.uid is not None else ()
+            chain = confinement_prefix(self.limits, self.uid, False)
+            self._prefix = [*self._bwrap_args(caps), "--", "setsid", "--", *chain]
+        else:
+            self._prefix = confinement_prefix(self.limits, self.uid, self.cut_network)
+            self._prefix[0] = shutil.which(self._prefix[0])
         self.info = SandboxInfo(
             workdir=self.workdir,
             support_dir=self.support_dir,
             python=self.python,
-            extra={"backend": "local", "uid": self.uid, "network_cut": self.cut_network},
+            extra={"backend": "local", "uid": self.uid, "network_cut": self.cut_network, "confinement": self.confinement},
         )
         self._processes: set[LocalProcess] = set()
         self._closed = False
@@ -397,9 +475,20 @@ class LocalSandbox(Sandbox):
     def _warm(self, value: WarmPython | None) -> None:
         self._warm_slot[0] = value
 
+    def _bwrap_args(self, caps: Sequence[str], support_writable: bool = False) -> list[str]:
+        """bwrap's options for this sandbox's processes; ``caps`` are kept when root."""
+        writable = [self.workdir, self.tmpdir] + ([self.support_dir] if support_writable else [])
+        readonly = interpreter_folders(self.python) + ([] if support_writable else [self.support_dir])
+        return bwrap_args(writable, readonly, network=not self.cut_network, caps=caps if os.geteuid() == 0 else None)
+
     def _make_private_dirs(self) -> None:
-        os.mkdir(self.workdir)
-        os.mkdir(self.tmpdir, 0o700)
+        """The workspace and scratch dir, kept across resets: a process's bind mount holds on to the folder."""
+        for path, mode in ((self.workdir, 0o755), (self.tmpdir, 0o700)):
+            if not os.path.isdir(path) or os.path.islink(path):
+                if os.path.lexists(path):
+                    os.unlink(path)
+                os.mkdir(path, mode)
+            os.chmod(path, mode)
         if self.uid is not None:
             # Root owns the workspace, sticky and group-writable: the sandbox uid
             # creates files in it, but cannot remove or replace root's (the tests).
@@ -418,7 +507,7 @@ class LocalSandbox(Sandbox):
         if self.uid is not None:
             self._kill_all()
         for base in (self.workdir, self.tmpdir):
-            shutil.rmtree(base, ignore_errors=True)
+            _empty(base)
         self._make_private_dirs()
         readonly = set(readonly)
         for path, content in files.items():
@@ -518,7 +607,13 @@ class LocalSandbox(Sandbox):
     def _start_warm(self) -> WarmPython | None:
         env = self._env(None)
         env["TMPDIR"] = env["HOME"] = self.root  # its own scratch: the workspace and tmp are reset under it
-        argv = [*network_prefix(self.uid, self.cut_network), self.python, os.path.join(self.support_dir, "zygote.py")]
+        if self.confinement == "bwrap":
+            # As root it may write its bytecode into root's support dir, which the sandbox's uid may not.
+            caps, as_root = (ZYGOTE_CAPS, True) if self.uid is not None else ((), False)
+            prefix = [*with_parent_death(self._bwrap_args(caps, support_writable=as_root)), "--"]
+        else:
+            prefix = network_prefix(self.uid, self.cut_network)
+        argv = [*prefix, self.python, os.path.join(self.support_dir, "zygote.py")]
         try:
             config = zygote_config(self.uid, rlimits(self.limits), self.info, self._env)
             return WarmPython(argv, env, cwd=self.support_dir, config=config)
@@ -555,7 +650,7 @@ class LocalSandbox(Sandbox):
             warm = self._warm_for(argv, env)
             if warm is not None:
                 try:
-                    child = ForkedChild(warm, warm.fork(argv[1:], env, self.workdir, out_w, in_r, records))
+                    child = ForkedChild(warm, *warm.fork(argv[1:], env, self.workdir, out_w, in_r, records))
                 except SandboxError:
                     warm = None
             if warm is None:
@@ -575,10 +670,11 @@ class LocalSandbox(Sandbox):
 
     def _popen(
         self, argv: list[str], env: dict[str, str], stdout: int, stdin: int | None, records: int | None = None
-    ) -> subprocess.Popen:
-        argv = self._prefix + argv
+    ) -> subprocess.Popen | BwrapChild:
+        bwrap = self.confinement == "bwrap"
+        argv = (with_parent_death(self._prefix) if bwrap else self._prefix) + argv
         try:
-            return subprocess.Popen(
+            popen = subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL if stdin is None else stdin,
                 stdout=stdout,
@@ -595,6 +691,7 @@ class LocalSandbox(Sandbox):
             raise SandboxError(f"could not start {argv[0]}: {exc}") from exc
         except subprocess.SubprocessError as exc:
             raise SandboxError(f"could not start {argv[0]}: {exc}") from exc
+        return BwrapChild(popen) if bwrap else popen
 
     def run(
         self,
@@ -641,10 +738,7 @@ class LocalSandbox(Sandbox):
                         sel.unregister(key.fileobj)
                 if not events and child.poll() is not None:
                     break  # exited, but a stray child holds a stream open
-        try:
-            os.killpg(child.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        kill_group(child.pid)
         os.close(fd)
         code = child.wait()
         if channel is not None:

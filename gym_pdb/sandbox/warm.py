@@ -3,8 +3,9 @@
 A sandbox that has one runs ``python ARGS`` by asking the zygote to fork,
 which skips the interpreter's start and pytest's imports (most of a short
 test run). The zygote confines each child as the sandbox would (session,
-limits, uid); the host keeps its pipes and a pidfd of the child, so waiting,
-killing and reading work as for any other process of the sandbox.
+limits, uid); the host keeps its pipes and a pidfd of the child (sent by the
+zygote: in a PID namespace of its own, the pids it names are not the host's),
+so waiting, killing and reading work as for any other process of the sandbox.
 """
 
 from __future__ import annotations
@@ -112,8 +113,11 @@ class WarmPython:
 
     def fork(
         self, argv: Sequence[str], env: Mapping[str, str], cwd: str, stdout: int, stdin: int | None, records: int | None = None
-    ) -> int:
-        """Start ``python ARGV`` with these streams (and record channel); returns its pid."""
+    ) -> tuple[int, int | None]:
+        """Start ``python ARGV`` with these streams (and record channel); returns its pid as the zygote sees it, and a pidfd of it.
+
+        The pidfd is None when the child ended before the zygote could open one.
+        """
         request: dict = {"argv": list(argv), "env": dict(env), "cwd": cwd}
         fds = [stdout]
         if records is not None:
@@ -121,7 +125,8 @@ class WarmPython:
             fds.append(records)
         if stdin is not None:
             fds.append(stdin)
-        return self._request(request, fds)["pid"]
+        reply = self._request(request, fds)
+        return reply["pid"], reply.get("pidfd")
 
     def kill_all(self) -> bool:
         """Kill every process of the sandbox's uid (no process to start: cheaper than ``kill -1``)."""
@@ -170,13 +175,20 @@ class WarmPython:
             if not select.select([self._sock], [], [], remaining)[0]:
                 return None
             try:
-                data = self._sock.recv(MAX_MESSAGE)
+                data, fds, _, _ = socket.recv_fds(self._sock, MAX_MESSAGE, 1)
             except OSError:
-                data = b""
+                data, fds = b"", []
             if not data:
+                for fd in fds:
+                    os.close(fd)
                 self._closed = True
                 return None
             message = json.loads(data)
+            if fds:
+                if "pid" not in message:
+                    os.close(fds[0])
+                else:
+                    message["pidfd"] = fds[0]
             if "exit" in message:
                 pid = message["exit"]
                 if pid in self._forgotten:
@@ -193,25 +205,40 @@ class WarmPython:
     def close(self) -> None:
         self._closed = True
         self._sock.close()
-        try:
-            self._popen.kill()
-        except ProcessLookupError:
+        try:  # its group: under bwrap, bwrap's init with it, and so every process of its PID namespace
+            os.killpg(self._popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
             pass
         self._popen.wait()
 
 
-class ForkedChild:
-    """A child of the zygote, with the part of ``subprocess.Popen``'s interface the sandbox uses."""
+def pidfd_pid(pidfd: int) -> int | None:
+    """The pid, in this process's PID namespace, of the process ``pidfd`` refers to; None once it is reaped."""
+    try:
+        with open(f"/proc/self/fdinfo/{pidfd}") as f:
+            for line in f:
+                if line.startswith("Pid:"):
+                    pid = int(line.split()[1])
+                    return pid if pid > 0 else None
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
-    def __init__(self, zygote: WarmPython, pid: int):
+
+class ForkedChild:
+    """A child of the zygote, with the part of ``subprocess.Popen``'s interface the sandbox uses.
+
+    ``pid`` is the host's (None when it ended before it was seen); ``zygote_pid``
+    the zygote's, which names it in the exit reports.
+    """
+
+    def __init__(self, zygote: WarmPython, pid: int, pidfd: int | None):
         self.zygote = zygote
-        self.pid = pid
+        self.zygote_pid = pid
+        self._pidfd = pidfd
+        self.pid = pidfd_pid(pidfd) if pidfd is not None else None
         self.returncode: int | None = None
         self._killed = False
-        try:
-            self._pidfd: int | None = os.pidfd_open(pid)
-        except OSError:  # already ended and reaped
-            self._pidfd = None
 
     def poll(self) -> int | None:
         if self.returncode is None and self._ended(0):
@@ -221,7 +248,7 @@ class ForkedChild:
     def wait(self, timeout: float | None = None) -> int:
         if self.returncode is None:
             if not self._ended(timeout):
-                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+                raise subprocess.TimeoutExpired(str(self.zygote_pid), timeout)
             self._collect()
         return self.returncode
 
@@ -232,12 +259,12 @@ class ForkedChild:
 
     def _collect(self) -> None:
         if self._killed:  # its code is ours: no need to wait for the zygote's report
-            code = self.zygote.exit_code(self.pid, timeout=0)
+            code = self.zygote.exit_code(self.zygote_pid, timeout=0)
             if code is None:
-                self.zygote.forget(self.pid)
+                self.zygote.forget(self.zygote_pid)
                 code = -signal.SIGKILL
         else:
-            code = self.zygote.exit_code(self.pid, timeout=2.0)
+            code = self.zygote.exit_code(self.zygote_pid, timeout=2.0)
         self.returncode = code if code is not None else -signal.SIGKILL
         if self._pidfd is not None:
             os.close(self._pidfd)

@@ -21,6 +21,7 @@ from gym_pdb.sandbox.support import eval_command, eval_run_args
 from gym_pdb.sandbox.support.records import KEY_BYTES, RecordReader
 from gym_pdb.verdict.result import EvalResult
 from gym_pdb.verdict.run import judge
+from tests.conftest import sandbox_pid, zygote_pid
 
 IS_ROOT = os.geteuid() == 0
 
@@ -96,7 +97,7 @@ def outcomes(sb, result: EvalResult) -> list[tuple[str, str, str]]:
 
 
 def zygote_children(sb: LocalSandbox) -> list[int]:
-    pid = sb._warm._popen.pid
+    pid = zygote_pid(sb)
     with open(f"/proc/{pid}/task/{pid}/children") as f:
         return [int(p) for p in f.read().split()]
 
@@ -127,11 +128,11 @@ def state_of_one_run(sb) -> dict:
 
 
 def test_an_eval_is_a_fork_of_the_prepared_session(sandbox):
-    zygote = sandbox._warm._popen.pid
+    zygote = zygote_pid(sandbox)
     (prepared,) = zygote_children(sandbox)
     state = state_of_one_run(sandbox)
-    assert state["ppid"] == prepared and parent_of(prepared) == zygote
-    assert state_of_one_run(sandbox)["ppid"] == prepared  # it serves every eval
+    assert state["ppid"] == sandbox_pid(prepared) and parent_of(prepared) == zygote
+    assert state_of_one_run(sandbox)["ppid"] == sandbox_pid(prepared)  # it serves every eval
 
 
 def test_a_run_sees_what_a_fresh_pytest_sees(backend):
@@ -194,7 +195,7 @@ def test_task_code_cannot_touch_the_prepared_process(sandbox):
     result = run_eval(sandbox, ["test_evil.py"])
     assert "PermissionError" in result.tests[0].details
     sandbox.reset_workspace({"test_state.py": STATE_TEST})
-    assert state_of_one_run(sandbox)["ppid"] == prepared
+    assert state_of_one_run(sandbox)["ppid"] == sandbox_pid(prepared)
 
 
 def test_a_reset_kills_a_running_eval_and_the_next_one_is_prepared(sandbox):
@@ -207,16 +208,16 @@ def test_a_reset_kills_a_running_eval_and_the_next_one_is_prepared(sandbox):
     sandbox.reset_workspace({"test_state.py": STATE_TEST})
     runner.join(20)
     assert not runner.is_alive() and time.monotonic() - started < 20
-    assert state_of_one_run(sandbox)["ppid"] == prepared
+    assert state_of_one_run(sandbox)["ppid"] == sandbox_pid(prepared)
 
 
 def test_without_the_prepared_process_evals_fork_from_the_zygote(sandbox):
-    zygote = sandbox._warm._popen.pid
+    zygote = zygote_pid(sandbox)
     (prepared,) = zygote_children(sandbox)
     os.kill(prepared, signal.SIGKILL)
     deadline = time.monotonic() + 10
     while prepared in zygote_children(sandbox) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert state_of_one_run(sandbox)["ppid"] == zygote
+    assert state_of_one_run(sandbox)["ppid"] == sandbox_pid(zygote)
     result = run_eval(sandbox, ["test_fixtures.py"])
     assert {t.outcome for t in result.tests} == {"passed", "failed", "skipped"}

@@ -14,7 +14,7 @@ import pytest
 from gym_pdb.sandbox.base import Limits
 from gym_pdb.sandbox.local import LocalSandbox
 from gym_pdb.sandbox.warm import ForkedChild
-from tests.conftest import own_processes
+from tests.conftest import own_processes, sandbox_pid, zygote_pid
 
 IS_ROOT = os.geteuid() == 0
 
@@ -139,7 +139,7 @@ def test_limits_hold_in_forked_children(sandbox):
 
 @pytest.mark.skipif(not IS_ROOT, reason="the zygote is out of the task's reach only when it runs as root")
 def test_task_code_cannot_touch_the_zygote_and_it_outlives_resets(sandbox):
-    zygote = sandbox._warm._popen.pid
+    zygote = sandbox_pid(zygote_pid(sandbox))
     sandbox.write_file("evil.py", f"import os, signal\nos.kill({zygote}, signal.SIGKILL)\n".encode())
     result = sandbox.run(["python", "evil.py"], timeout=20)
     assert "PermissionError" in result.text

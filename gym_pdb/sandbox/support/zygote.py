@@ -17,7 +17,8 @@ with ``"records": true`` for a run that has a record channel (``records.py``):
 the child gets it as a descriptor named by ``GYM_PDB_RECORDS_FD``.
 
 - Socket (SOCK_SEQPACKET): the request comes with the child's stdout (then
-  its record channel, if any, then its stdin, if any) as file descriptors; the reply is ``{"pid": N}``, and when
+  its record channel, if any, then its stdin, if any) as file descriptors; the reply is ``{"pid": N}``
+  with a pidfd of the child (the host's pids are not N under bwrap), and when
   the child ends ``{"exit": N, "code": C}`` (C negative for a signal, as with
   subprocess). ``{"kill_all": true}`` kills every process of the sandbox's uid
   (reply ``{"killed": true}``).
@@ -387,9 +388,12 @@ class HostSocket:
         self.sock = socket.socket(fileno=fd)
         self.fds = [self.sock.fileno()]
 
-    def send(self, message):
+    def send(self, message, fds=()):
         try:
-            self.sock.send(json.dumps(message).encode())
+            if fds:
+                socket.send_fds(self.sock, [json.dumps(message).encode()], fds)
+            else:
+                self.sock.send(json.dumps(message).encode())
         except OSError:
             pass
 
@@ -413,7 +417,13 @@ class HostSocket:
                 os.close(fd)
             self.send({"error": str(exc)})
             return True
-        self.send({"pid": pid})
+        try:
+            pidfd = [os.pidfd_open(pid)]
+        except OSError:  # ended already (a run of the prepared eval, reaped there)
+            pidfd = []
+        self.send({"pid": pid}, pidfd)
+        for fd in pidfd:
+            os.close(fd)
         return True
 
 
