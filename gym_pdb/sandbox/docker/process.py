@@ -42,10 +42,13 @@ class DockerProcess(InteractiveProcess):
 
     def read_until(self, marker: bytes, timeout: float, limit: int) -> tuple[bytes, bool]:
         stream = self._stream
-        data, found = read_to_marker(stream, marker, timeout, limit, stop=lambda: self._killed)
+        data, found = read_to_marker(stream, marker, timeout, limit, stop=self._was_killed)
         if not found and stream.eof and stream.rc is None and not self._killed:
             self._container.raise_if_dead()
         return data, found
+
+    def _was_killed(self) -> bool:
+        return self._killed
 
     def alive(self) -> bool:
         if self._killed:

@@ -43,20 +43,20 @@ def docker_sdk() -> ModuleType:
     return docker
 
 
-def frame_header(header: bytes | bytearray) -> tuple[int, int]:
-    """The stream (1 stdout, 2 stderr) and payload size of an 8-byte frame header: (stream, 0, 0, 0, size)."""
-    return header[0], int.from_bytes(header[4:8], "big")
+def split_frames(raw: bytearray) -> list[tuple[int, bytearray]]:
+    """Take the complete frames off the front of ``raw``: (stream, payload) each; a partial frame stays.
 
-
-def split_frames(raw: bytearray) -> list[tuple[int, bytes]]:
-    """Take the complete frames off the front of ``raw``: (stream, payload) each; a partial frame stays."""
+    Docker frames each chunk of a non-TTY exec's output with an 8-byte header:
+    the stream (1 stdout, 2 stderr), three zero bytes, the payload's size (big-endian).
+    """
     frames = []
     while len(raw) >= HEADER_SIZE:
-        stream, size = frame_header(raw)
-        if len(raw) < HEADER_SIZE + size:
+        stream, size = raw[0], int.from_bytes(raw[4:8], "big")
+        end = HEADER_SIZE + size
+        if len(raw) < end:
             break
-        frames.append((stream, bytes(raw[HEADER_SIZE : HEADER_SIZE + size])))
-        del raw[: HEADER_SIZE + size]
+        frames.append((stream, raw[HEADER_SIZE:end]))
+        del raw[:end]
     return frames
 
 
@@ -106,9 +106,9 @@ class ExecStream:
         if self.eof:
             return True
         pending = getattr(self.sock, "pending", None)  # TLS sockets buffer decrypted bytes
-        wait_ms = None if timeout is None else max(0, int(timeout * 1000 + 0.999))
-        if not (pending and pending()) and not self._poller.poll(wait_ms):
-            return False
+        if not (pending and pending()):
+            if not self._poller.poll(None if timeout is None else max(0, int(timeout * 1000 + 0.999))):
+                return False
         try:
             data = self.sock.recv(READ_CHUNK)
         except (BlockingIOError, InterruptedError):
