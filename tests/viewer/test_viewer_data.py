@@ -43,7 +43,8 @@ def test_eval_records_each_turn_beside_the_trajectory(viewer_runs):
     assert (first_eval["passed"], first_eval["total"]) == (2, 4) and last_eval["passed"] == 4
     failed = [t for t in first_eval["tests"] if t["outcome"] == "failed"]
     assert len(failed) == 2 and "assert" in failed[0]["details"]
-    assert "integrity" not in first_eval  # recorded beside "eval" when the env gives it
+    assert "integrity" not in first_eval  # recorded beside "eval", from the env's info
+    assert [t["integrity"] for t in turns if t["tool"] == "eval"] == [{"valid": True, "evidence": [], "flags": []}] * 2
     gold = (run / row["gold_patch"]).read_text()
     assert "+    for start in range(len(values) - window + 1):" in gold
     summary = (run / "summary.md").read_text()

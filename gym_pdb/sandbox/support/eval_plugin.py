@@ -11,10 +11,10 @@ fails with the stack where it was stopped, and the other tests still run.
 
 Before collection, so before any code of the workspace is imported, it takes
 the channel's key, makes the process undumpable (no other process of the
-sandbox's uid may read its memory), installs the audit hook of ``guard.py``,
-points Python's bytecode cache away from the workspace (a planted ``.pyc``
-would replace the tests' or the program's code) and drops the handles to the
-session that pytest keeps in module globals. The plugin's hooks are closures
+sandbox's uid may read its memory), installs the audit hook of ``guard.py``
+(which also refuses the program writing bytecode: a planted ``.pyc`` would
+replace a test module's code) and drops the handles to the session that
+pytest keeps in module globals. The plugin's hooks are closures
 made here: nothing a program later changes in this module reaches them. After
 each test, it checks that the test modules' functions are still what was
 collected, and the modules the tests use (builtins, unittest, math...) what
@@ -64,7 +64,6 @@ def record(config, timeout):
     test_files = [str(a) for a in config.args]
     baseline = _baseline(workspace, test_files)
     guard.install(workspace, test_files, lambda text: write({"e": "evidence", "text": text}))
-    sys.pycache_prefix = os.path.join(os.sep, "nonexistent", "gym-pdb-pycache")
     _drop_session_handles()
     config.pluginmanager.register(_recorder(write, timeout, workspace, baseline), "gym-pdb-recorder")
     _skip_final_garbage_collection(config)

@@ -17,7 +17,9 @@ workspace's (its frames, or code it compiled from strings):
   ctypes, as z3 or torch do, keeps working: the nearest caller outside the
   standard library decides);
 - signals to other processes;
-- opening a test file for writing.
+- opening a test file for writing, and writing, moving or linking bytecode
+  (``.pyc``: a planted one would replace a test module that is imported
+  later; the host removes any left in the workspace before each run).
 
 Each refusal raises ``PermissionError`` in the program and is reported to
 ``evidence`` (the eval's record channel), which voids the run.
@@ -73,6 +75,10 @@ class Guard:
             "os.listdir": self.listdir,
             "os.scandir": self.listdir,
             "os.symlink": self.symlink,
+            "os.rename": self.move,
+            "os.replace": self.move,
+            "os.link": self.move,
+            "shutil.copyfile": self.move,
             "gc.get_objects": self.always,
             "gc.get_referrers": self.always,
             "gc.get_referents": self.always,
@@ -178,6 +184,14 @@ class Guard:
             real = os.path.realpath(os.fsdecode(path))
             if real in self.test_files and self.from_program():
                 return "writing the test file %s" % os.path.basename(real)
+            if real.endswith(".pyc") and self.from_program():
+                return "writing bytecode (%s)" % os.path.basename(real)
+        return None
+
+    def move(self, event, args):
+        target = args[1] if len(args) > 1 else None
+        if isinstance(target, (str, bytes)) and os.fsdecode(target).endswith(".pyc") and self.from_program():
+            return "%s to bytecode (%s)" % (event, os.path.basename(os.fsdecode(target)))
         return None
 
     @staticmethod
