@@ -15,25 +15,30 @@ a dict of the same shape, or a plain command line::
 
 A malformed action never raises: :func:`parse_action` returns a
 :class:`ParseError` whose message says what was wrong and how to call the tool.
+Each tool declares its command-line form beside its schema
+(:mod:`gym_pdb.tools.grammar`); nothing here knows a tool by name.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from gym_pdb.tools.base import Tool
+from gym_pdb.tools.grammar import ExtraLines, GrammarError
 
+#: The longest action taken (also the env's action space); longer ones are refused, not cut.
 MAX_ACTION_CHARS = 200_000
 TOOL_CALL_TAG = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.S)
-RANGE = re.compile(r"^(\d+)?\s*[:\-,]\s*(\d+)?$")
 
 
 @dataclass
 class ToolCall:
+    """A parsed call: the tool's name and its (not yet checked) arguments."""
+
     name: str
     arguments: dict[str, Any] = field(default_factory=dict)
 
@@ -43,6 +48,8 @@ class ToolCall:
 
 @dataclass
 class ParseError:
+    """An action that is no tool call; ``message`` teaches the agent how to call the tools."""
+
     message: str
 
 
@@ -55,10 +62,11 @@ def parse_action(action: Any, tools: Mapping[str, Tool]) -> ToolCall | ParseErro
 
 
 class _Bad(Exception):
-    pass
+    """A malformed action; the message becomes the first line of the ParseError."""
 
 
 def usage(tools: Mapping[str, Tool]) -> str:
+    """How to call ``tools``: the JSON form, then each tool's signature and command-line form."""
     lines = ["Call a tool as JSON, e.g. {\"name\": \"pdb\", \"arguments\": {\"command\": \"b solution.py:12\"}}, "
              "or as a command line. Tools:"]  # fmt: skip
     lines += [f"- {tool.help()}" for tool in tools.values()]
@@ -121,103 +129,25 @@ def _check_tool(name: str, tools: Mapping[str, Tool]) -> None:
 
 
 def _from_command_line(text: str, tools: Mapping[str, Tool]) -> ToolCall:
+    """``NAME REST`` on the first line, maybe more lines after: the tool's own grammar reads the arguments."""
     first, _, body = text.partition("\n")
     name, _, rest = first.strip().partition(" ")
-    rest = rest.strip()
-    if name not in tools:
-        hint = f" To send it to the debugger: pdb {first.strip()}" if name in PDB_WORDS else ""
-        raise _Bad(f"There is no tool {name!r}.{hint}")
-    if name == "pdb":
-        command = (rest + ("\n" + body if body.strip() else "")).strip()
-        if not command:
-            raise _Bad("pdb needs a command, e.g. 'pdb start pytest test.py' or 'pdb p x'.")
-        words = command.split()
-        if words[0] == "start":
-            args: dict[str, Any] = {"command": "start"}
-            if len(words) > 1:
-                if words[1] in ("pytest", "python"):
-                    args["runner"] = words[1]
-                    words = words[1:]
-                if len(words) > 1:
-                    args["file"] = words[1]
-            return ToolCall("pdb", args)
-        return ToolCall("pdb", {"command": command})
-    if name == "rewrite":
-        return _rewrite(rest, body)
-    if body.strip():
-        raise _Bad(f"{name} takes one line; only rewrite takes code on the following lines.")
-    words = _split(rest)
-    if name == "view":
-        if not words:
-            raise _Bad("view needs a path: view PATH [START [END]].")
-        args = {"path": words[0]}
-        args.update(_line_range(words[1:], "view"))
-        return ToolCall("view", args)
-    if name == "grep":
-        if not words:
-            raise _Bad("grep needs a pattern: grep PATTERN [PATH] [MAX_RESULTS].")
-        args = {"pattern": words[0]}
-        if len(words) > 1:
-            args["path"] = words[1]
-        if len(words) > 2:
-            args["max_results"] = _int(words[2], "max_results")
-        return ToolCall("grep", args)
-    if name == "listdir":
-        args = {}
-        if words:
-            args["path"] = words[0]
-        if len(words) > 1:
-            args["depth"] = _int(words[1], "depth")
-        return ToolCall("listdir", args)
-    if words:
-        raise _Bad(f"{name} takes no arguments.")
-    return ToolCall(name, {})
-
-
-def _rewrite(rest: str, body: str) -> ToolCall:
-    words = _split(rest)
-    if not words:
-        raise _Bad("rewrite needs a path: rewrite PATH START:END, then the new code on the next lines.")
-    args: dict[str, Any] = {"path": words[0], "new_code": body}
-    args.update(_line_range(words[1:], "rewrite"))
-    return ToolCall("rewrite", args)
-
-
-def _line_range(words: list[str], tool: str) -> dict[str, int]:
-    if not words:
-        return {}
-    if len(words) == 1:
-        m = RANGE.match(words[0])
-        if m:
-            out = {}
-            if m.group(1):
-                out["start"] = int(m.group(1))
-            if m.group(2):
-                out["end"] = int(m.group(2))
-            return out
-        return {"start": _int(words[0], "start")}
-    if len(words) == 2:
-        return {"start": _int(words[0], "start"), "end": _int(words[1], "end")}
-    raise _Bad(f"{tool}: too many arguments; give a line range as START END or START:END.")
-
-
-def _int(word: str, what: str) -> int:
+    tool = tools.get(name)
+    if tool is None:
+        raise _Bad(f"There is no tool {name!r}.{_hint(name, first.strip(), tools)}")
     try:
-        return int(word)
-    except ValueError:
-        raise _Bad(f"{what} must be a whole number, not {word!r}.") from None
+        return ToolCall(name, tool.parse_line(rest.strip(), body))
+    except ExtraLines as exc:
+        coders = [t.name for t in tools.values() if t.command_line.takes_code]
+        takes = f"; only {', '.join(coders)} {'takes' if len(coders) == 1 else 'take'} code on the following lines"
+        raise _Bad(f"{exc}{takes if coders else ''}.") from None
+    except GrammarError as exc:
+        raise _Bad(str(exc)) from None
 
 
-def _split(text: str) -> list[str]:
-    try:
-        return shlex.split(text)
-    except ValueError:
-        return text.split()
-
-
-PDB_WORDS = {
-    "b", "break", "tbreak", "c", "cont", "continue", "n", "next", "s", "step", "r", "return", "p", "pp", "l",
-    "list", "ll", "longlist", "w", "where", "bt", "u", "up", "d", "down", "a", "args", "cl", "clear", "q",
-    "quit", "j", "jump", "until", "unt", "display", "undisplay", "whatis", "disable", "enable", "condition",
-    "ignore", "commands", "retval", "rv", "source", "restart", "run", "!", "start",
-}  # fmt: skip
+def _hint(word: str, line: str, tools: Mapping[str, Tool]) -> str:
+    """Say which tool a word belongs to (``b solution.py:12`` -> ``pdb b solution.py:12``)."""
+    for tool in tools.values():
+        if word in tool.command_line.hint_words:
+            return f" {tool.command_line.hint}: {tool.name} {line}"
+    return ""

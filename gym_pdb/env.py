@@ -12,17 +12,17 @@ from typing import Any
 import gymnasium as gym
 from gymnasium import spaces
 
-from gym_pdb.actions import ParseError, ToolCall, parse_action
+from gym_pdb.actions import MAX_ACTION_CHARS, ParseError, ToolCall, parse_action
 from gym_pdb.sandbox import Limits, Sandbox, SandboxError, make_sandbox
 from gym_pdb.sandbox.session import PdbSession
 from gym_pdb.tasks.suites import load_suite
 from gym_pdb.tasks.task import Task
-from gym_pdb.tools import DEFAULT_TOOLS, ToolContext, ToolError, ToolSettings, Workspace, make_tools
+from gym_pdb.tools import DEFAULT_TOOLS, ToolContext, ToolError, ToolResult, ToolSettings, Workspace, make_tools
 from gym_pdb.tools.listdir import render_tree
 from gym_pdb.tools.pdb import breakpoints_info, frame_detail, frame_info
 from gym_pdb.verdict import reward as rewards
 from gym_pdb.verdict.expected import expected_tests
-from gym_pdb.verdict.result import EvalResult
+from gym_pdb.verdict.result import EvalResult, Expected
 from gym_pdb.verdict.run import run_tests
 
 #: Printable ASCII with tab and newline. Text outside it is escaped (``\xe9``, ``\u2603``),
@@ -30,7 +30,6 @@ from gym_pdb.verdict.run import run_tests
 CHARSET = frozenset(string.printable)
 OUTSIDE_CHARSET = re.compile("[^" + re.escape(string.printable) + "]")
 MAX_OBSERVATION_CHARS = 20_000
-MAX_ACTION_CHARS = 200_000
 REWARD_MODES = rewards.REWARD_MODES
 
 
@@ -172,16 +171,12 @@ class PDBEnv(gym.Env):
             raise ValueError(f"unknown task_id {task_id!r} for {self.suite}")
         self.task = self.tasks[task_id]
         ctx = self._context()
-        ctx.session.close()
-        ctx.session.breakpoints = []
-        ctx.session.target = ""
-        ctx.last_eval = None
         try:
-            ctx.workspace.reset(self.task)
-        except SandboxError:
+            ctx.reset(self.task)
+        except SandboxError:  # the sandbox died (e.g. the container was removed): a fresh one
             self._drop_sandbox()
             ctx = self._context()
-            ctx.workspace.reset(self.task)
+            ctx.reset(self.task)
         ctx.expected = self._expected(ctx)
         self._fraction = 0.0
         self._steps = 0
@@ -195,24 +190,26 @@ class PDBEnv(gym.Env):
         self._steps += 1
         call = parse_action(action, self.tools)
         reward, terminated = 0.0, False
-        passed = total = None
         elapsed = 0.0
+        result = None
         if isinstance(call, ParseError):
             tool, parse_error, text = "", call.message.splitlines()[0], call.message
         else:
             tool, parse_error = call.name, ""
             start = time.perf_counter()
-            text, passed, total, end = self._call(call)
+            result = self._call(call)
             elapsed = round(time.perf_counter() - start, 3)
-            if total is not None:
-                reward, terminated = self._reward(passed, total, end)
+            text = result.observation
+            if result.eval is not None:  # the one route of a verdict: the episode's last run, the reward, info
+                self._ctx.last_eval = result.eval
+                reward, terminated = self._reward(result.terminate)
         observation = self._observe(text)
         self._transcript.append(f"> {_action_text(action, call)}\n{observation}")
-        info = self._info(tool=tool, parse_error=parse_error, passed=passed, total=total)
+        info = self._info(tool=tool, parse_error=parse_error)
         info["elapsed"] = elapsed
         info["frame"] = _charset_frame(frame_detail(self._ctx))
-        if total is not None and self._ctx.last_eval is not None:
-            info["eval"] = self._ctx.last_eval.to_info()
+        if result is not None and result.eval is not None:
+            info["eval"] = result.eval.to_info()
         return observation, reward, terminated, False, info
 
     def render(self) -> str | None:
@@ -253,63 +250,68 @@ class PDBEnv(gym.Env):
             self._sandbox = None
         self._ctx = None
 
-    def _call(self, call: ToolCall) -> tuple[str, int | None, int | None, bool]:
+    def _episode(self) -> tuple[ToolContext, Task]:
+        """The context and task of the episode under way."""
+        if self._ctx is None or self.task is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        return self._ctx, self.task
+
+    def _call(self, call: ToolCall) -> ToolResult:
+        """Run the call; a refused call or a failed sandbox is an observation, never an exception."""
+        ctx, _ = self._episode()
         tool = self.tools[call.name]
         try:
-            result = tool(self._ctx, **tool.bind(call.arguments))
+            return tool(ctx, **tool.bind(call.arguments))
         except ToolError as exc:
-            return f"Error: {exc}", None, None, False
+            return ToolResult(f"Error: {exc}")
         except SandboxError as exc:
-            self._ctx.session.stop()
-            return (
-                f"Error: the sandbox failed: {exc}. The environment recovers at the next reset.",
-                None,
-                None,
-                False,
-            )
-        return result.observation, result.tests_passed, result.tests_total, result.terminate
+            ctx.session.stop()
+            return ToolResult(f"Error: the sandbox failed: {exc}. The environment recovers at the next reset.")
 
-    def _expected(self, ctx: ToolContext):
+    def _expected(self, ctx: ToolContext) -> Expected | None:
         """The tests this task's runs must pass; a trusted run of the task's own files the first time."""
-
+        _, task = self._episode()
         ran_gold = []
 
-        def trusted_run(files: Mapping[str, str]):
-            ran_gold.append(files != self.task.files)
-            return run_tests(ctx.sandbox, self.task, ctx.settings.timeouts, None, files)
+        def trusted_run(files: Mapping[str, str]) -> EvalResult:
+            ran_gold.append(files != task.files)
+            return run_tests(ctx.sandbox, task, ctx.settings.timeouts, None, files)
 
-        expected = expected_tests(self.task, trusted_run, self._expected_seen)
+        expected = expected_tests(task, trusted_run, self._expected_seen)
         if any(ran_gold):
-            ctx.workspace.reset(self.task)
+            ctx.workspace.reset(task)
         return expected
 
-    def _reward(self, passed: int, total: int, submitted: bool) -> tuple[float, bool]:
-        last = self._ctx.last_eval
+    def _reward(self, submitted: bool) -> tuple[float, bool]:
+        """The reward of the run just made (``ctx.last_eval``) and whether it ends the episode."""
+        last = self._episode()[0].last_eval
         terminated = rewards.earns(last, self.integrity) or submitted
         reward = rewards.reward(last, self.reward_mode, terminated, self._fraction, self.integrity)
         self._fraction = rewards.progress(last, self.integrity)
         return reward, terminated
 
     def _prompt(self) -> str:
-        ws = self._ctx.workspace
-        return f"{self.task.prompt}\n\nFiles in the workspace:\n{render_tree(ws, ws.visible_paths(), '', 8)}"
+        ctx, task = self._episode()
+        ws = ctx.workspace
+        return f"{task.prompt}\n\nFiles in the workspace:\n{render_tree(ws, ws.visible_paths(), '', 8)}"
 
     def _observe(self, text: str) -> str:
         return to_charset(text, self.max_observation_chars)
 
-    def _info(self, tool: str, parse_error: str, passed: int | None = None, total: int | None = None) -> dict[str, Any]:
-        last = self._ctx.last_eval if self._ctx else None
+    def _info(self, tool: str, parse_error: str) -> dict[str, Any]:
+        ctx, task = self._episode()
+        last = ctx.last_eval
         return {
-            "task_id": self.task.id,
-            "suite": self.task.suite,
+            "task_id": task.id,
+            "suite": task.suite,
             "tool": tool,
             "parse_error": parse_error,
-            "tests_passed": passed if passed is not None else (last.passed if last else -1),
-            "tests_total": total if total is not None else (last.total if last else -1),
+            "tests_passed": last.passed if last else -1,
+            "tests_total": last.total if last else -1,
             "resolved": rewards.earns(last, self.integrity),
             "integrity": last.integrity() if last else {"valid": True, "evidence": [], "flags": []},
-            "breakpoints": breakpoints_info(self._ctx),
-            "current_frame": frame_info(self._ctx),
+            "breakpoints": breakpoints_info(ctx),
+            "current_frame": frame_info(ctx),
             "step": self._steps,
             "elapsed": 0.0,
         }

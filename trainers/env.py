@@ -10,10 +10,12 @@ loss (``tool_mask``), and the model's own tokens are kept exactly as generated
 (the sequence is extended by concatenation, never re-tokenised).
 ``get_reward()`` scores the finished episode from the tests.
 
-:class:`PDBToolEnv` has one method per gym-pdb tool (``pdb``, ``rewrite``,
-``view``, ``eval``, ``grep``, ``listdir``); their docstrings are generated from
-``gym_pdb.tools.tools_schema()``, so the schema the model sees during GRPO is
-the one it sees in ``gym-pdb eval`` and in the SFT trajectories.
+:class:`PDBToolEnv` has one method per default gym-pdb tool (``pdb``,
+``rewrite``, ``view``, ``eval``, ``grep``, ``listdir``), and
+:func:`tool_env_class` makes the class of any set of registered tools
+(``submit``, a tool of one's own): each method is derived from the tool's
+schema (:mod:`trainers.tool_methods`), so the schema the model sees during
+GRPO is the one it sees in ``gym-pdb eval`` and in the SFT trajectories.
 """
 
 from __future__ import annotations
@@ -27,9 +29,12 @@ from typing import Any, Callable
 import gymnasium as gym
 
 import gym_pdb  # noqa: F401  (registers the PDB-*-v0 ids)
+from gym_pdb.agents.prompts import DEBUG_SYSTEM_PROMPT as SYSTEM_PROMPT
 from gym_pdb.tasks.task import Task
-from gym_pdb.tools import DEFAULT_TOOLS, tools_schema
+from gym_pdb.tools import DEFAULT_TOOLS, TOOLS, Tool
 from gym_pdb.verdict import reward as rewards
+
+from .tool_methods import tool_method
 
 __all__ = [
     "SYSTEM_PROMPT",
@@ -42,16 +47,9 @@ __all__ = [
     "tool_env_class",
 ]
 
-try:  # the system prompt of gym-pdb's debug agent, so that GRPO episodes look like `gym-pdb eval` ones
-    from gym_pdb.agents.prompts import DEBUG_SYSTEM_PROMPT as SYSTEM_PROMPT
-except ImportError:  # pragma: no cover - a gym_pdb without agents
-    SYSTEM_PROMPT = (
-        "You are a debugging assistant. A Python program in the workspace has a bug: some of its tests fail. "
-        "You fix it with a real debugger (pdb) and line edits, then check it with the tests. Do not change the tests."
-    )
-
 LIMIT_MESSAGE = "Tool-call limit reached: the episode is over."
 DONE_MESSAGE = "All tests pass: the episode is over."
+SUBMITTED_MESSAGE = "The fix was submitted: the episode is over."
 
 # ----------------------------------------------------------------------------- tasks
 
@@ -161,21 +159,6 @@ def load_tasks(
 # ----------------------------------------------------------------------------- the environment
 
 
-def _docstring(schema: Mapping[str, Any]) -> str:
-    """A Google-style docstring that transformers' ``get_json_schema`` turns back into ``schema``."""
-    fn = schema["function"]
-    lines = [fn["description"].strip()]
-    props = fn.get("parameters", {}).get("properties", {})
-    if props:
-        lines += ["", "Args:"]
-        for name, prop in props.items():
-            desc = " ".join(str(prop.get("description", name)).split())
-            if "enum" in prop:
-                desc += " (choices: [" + ", ".join(f'"{c}"' for c in prop["enum"]) + "])"
-            lines.append(f"    {name}: {desc}")
-    return "\n".join(lines)
-
-
 class PDBEpisode:
     """One gym-pdb episode driven by TRL: ``reset``, tool calls, ``get_reward``.
 
@@ -222,6 +205,7 @@ class PDBEpisode:
         self.resolved = False
         self.tests_passed = -1
         self.tests_total = -1
+        self.submitted = False
         self.finished = False
         self.history: list[tuple[str, dict[str, Any], str]] = []
 
@@ -253,7 +237,7 @@ class PDBEpisode:
         if self.finished or self.task_id is None:
             return
         self.finished = True
-        if self.final_eval and not self.resolved:
+        if self.final_eval and not self.resolved and not self.submitted:  # submit ran the tests last
             self._step("eval", {}, count=False)
 
     def _close(self) -> None:
@@ -274,15 +258,19 @@ class PDBEpisode:
         if count:
             if self.resolved:
                 return DONE_MESSAGE
+            if self.submitted:
+                return SUBMITTED_MESSAGE
             if self.tool_calls >= self.max_tool_calls:
                 return LIMIT_MESSAGE
             self.tool_calls += 1
         arguments = {k: v for k, v in arguments.items() if v is not None}
-        observation, _reward, _terminated, _truncated, info = self.env.step({"name": name, "arguments": arguments})
-        if info.get("tests_total", -1) >= 0 and info.get("tool") == "eval":
+        observation, _reward, terminated, _truncated, info = self.env.step({"name": name, "arguments": arguments})
+        if "eval" in info:  # the call ran the tests (eval, submit)
             self.tests_passed, self.tests_total = info["tests_passed"], info["tests_total"]
         if info.get("resolved"):
             self.resolved = True
+        elif terminated:
+            self.submitted = True
         self.history.append((name, arguments, observation))
         return observation
 
@@ -291,69 +279,36 @@ def _row_key(row: Mapping[str, Any]) -> tuple:
     return (row.get("task_id"), row.get("seed"))
 
 
-class PDBToolEnv(PDBEpisode):
-    """A gym-pdb episode with the six tools as methods (docstrings from the env's schemas)."""
-
-    def pdb(self, command: str, runner: str = None, file: str = None) -> str:  # type: ignore[assignment]
-        return self._step("pdb", {"command": command, "runner": runner, "file": file})
-
-    def rewrite(
-        self,
-        path: str,
-        start: int = None,  # type: ignore[assignment]
-        end: int = None,  # type: ignore[assignment]
-        *,
-        new_code: str,
-    ) -> str:
-        return self._step("rewrite", {"path": path, "start": start, "end": end, "new_code": new_code})
-
-    def view(
-        self,
-        path: str,
-        start: int = None,  # type: ignore[assignment]
-        end: int = None,  # type: ignore[assignment]
-        include_line_numbers_and_breakpoints: bool = None,  # type: ignore[assignment]
-    ) -> str:
-        return self._step(
-            "view",
-            {
-                "path": path,
-                "start": start,
-                "end": end,
-                "include_line_numbers_and_breakpoints": include_line_numbers_and_breakpoints,
-            },
-        )
-
-    def eval(self) -> str:
-        return self._step("eval", {})
-
-    def grep(self, pattern: str, path: str = None, max_results: int = None) -> str:  # type: ignore[assignment]
-        return self._step("grep", {"pattern": pattern, "path": path, "max_results": max_results})
-
-    def listdir(self, path: str = None, depth: int = None) -> str:  # type: ignore[assignment]
-        return self._step("listdir", {"path": path, "depth": depth})
-
-
-# Type hints without ``| None`` and no return annotation: transformers' get_json_schema then
-# yields exactly the env's schema (no "nullable", no "return").
-for _name in DEFAULT_TOOLS:
-    _fn = PDBToolEnv.__dict__[_name]
-    _fn.__annotations__.pop("return", None)
-for _schema in tools_schema(DEFAULT_TOOLS):
-    PDBToolEnv.__dict__[_schema["function"]["name"]].__doc__ = _docstring(_schema)
-
-
 def tool_env_class(tools: Sequence[str] = DEFAULT_TOOLS) -> type[PDBEpisode]:
-    """A :class:`PDBEpisode` subclass exposing only ``tools`` (e.g. the rewrite-only baseline)."""
+    """A :class:`PDBEpisode` subclass with one method per tool in ``tools``, any registered tool.
+
+    The default tools give :class:`PDBToolEnv` (TRL names the reward column
+    after the class); other sets give ``PDBToolEnv_<tools>``, made once each.
+
+    Raises:
+        ValueError: a tool is not registered, or its name is one of PDBEpisode's.
+    """
     tools = tuple(tools)
-    if tools == tuple(DEFAULT_TOOLS):
-        return PDBToolEnv
-    unknown = [t for t in tools if t not in DEFAULT_TOOLS]
+    unknown = [t for t in tools if t not in TOOLS]
     if unknown:
-        raise ValueError(f"unknown tools {unknown}; choose from {DEFAULT_TOOLS}")
-    namespace = {name: PDBToolEnv.__dict__[name] for name in tools}
-    namespace["__doc__"] = f"A gym-pdb episode with the tools {', '.join(tools)}."
-    return type("PDBToolEnv_" + "_".join(tools), (PDBEpisode,), namespace)
+        raise ValueError(f"unknown tools {unknown}; choose from {list(TOOLS)}")
+    taken = [t for t in tools if hasattr(PDBEpisode, t) or t.startswith("_")]
+    if taken:  # TRL would not offer a private name, and reset/get_reward are its protocol
+        raise ValueError(f"tools {taken} cannot be methods of an episode: the names are taken or private")
+    key = tuple(TOOLS[name] for name in tools)  # the registry as it is now: a tool registered late counts
+    if key not in _CLASSES:
+        name = "PDBToolEnv" if tools == tuple(DEFAULT_TOOLS) else "PDBToolEnv_" + "_".join(tools)
+        schemas = [cls().schema() for cls in key]
+        namespace: dict[str, Any] = {s["function"]["name"]: tool_method(s) for s in schemas}
+        namespace["__doc__"] = f"A gym-pdb episode with the tools {', '.join(tools)} as methods."
+        namespace["__module__"] = __name__
+        _CLASSES[key] = type(name, (PDBEpisode,), namespace)
+    return _CLASSES[key]
+
+
+_CLASSES: dict[tuple[type[Tool], ...], type[PDBEpisode]] = {}
+#: The episode with the default tools (what GRPO offers unless told otherwise).
+PDBToolEnv = tool_env_class(DEFAULT_TOOLS)
 
 
 def env_factory(

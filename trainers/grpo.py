@@ -31,6 +31,8 @@ from typing import Any
 
 from trl import GRPOConfig, GRPOTrainer, ModelConfig, TrlParser, get_peft_config
 
+from gym_pdb.tools import DEFAULT_TOOLS
+
 from .env import SYSTEM_PROMPT, env_factory, load_tasks
 from .models import load_for_training, save_trained
 from .sft import bf16_default
@@ -92,8 +94,8 @@ class GRPOTaskArguments:
     final_eval: bool = field(default=True, metadata={"help": "Run the tests at the end of unresolved episodes."})
     reward: str = field(default="resolved", metadata={"help": "`resolved` (0/1) or `fraction` of tests passing."})
     tools: list[str] = field(
-        default_factory=lambda: ["pdb", "rewrite", "view", "eval", "grep", "listdir"],
-        metadata={"help": "The tools offered to the model."},
+        default_factory=lambda: list(DEFAULT_TOOLS),
+        metadata={"help": "The tools offered to the model: any registered tool (`submit`, ...)."},
     )
     system_prompt: str = field(default=SYSTEM_PROMPT, metadata={"help": "System message of every episode."})
     enable_thinking: bool | None = field(default=None, metadata={"help": "Qwen3 thinking (default: the template's)."})

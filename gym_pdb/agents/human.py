@@ -13,12 +13,13 @@ import os
 import sys
 from typing import Any, Callable, TextIO
 
-from gym_pdb.actions import PDB_WORDS, ParseError, parse_action, usage
+from gym_pdb.actions import ParseError, parse_action, usage
 from gym_pdb.agents.base import Agent, Turn, tool_call
 from gym_pdb.agents.prompts import DEBUG_SYSTEM_PROMPT
 from gym_pdb.tasks.data_dir import user_cache_dir
 from gym_pdb.tasks.task import Task
 from gym_pdb.tools import DEFAULT_TOOLS, make_tools
+from gym_pdb.tools.pdb import PDB_WORDS
 
 PROMPT = "gym-pdb> "
 CODE_PROMPT = "... "
@@ -75,7 +76,7 @@ class HumanAgent(Agent):
             if text in ("help", "?"):
                 self._print(usage(self._tools))
                 continue
-            if text.split()[0] == "rewrite" and not text.startswith("{"):
+            if self._takes_code(text):
                 code = self._read_code()
                 if code is None:
                     return Turn(stop=True)
@@ -87,6 +88,11 @@ class HumanAgent(Agent):
             self._calls += 1
             self._save_history(line)
             return Turn(tool_calls=[tool_call(f"call_{self._calls:04d}", call.name, call.arguments)])
+
+    def _takes_code(self, line: str) -> bool:
+        """Whether the line calls a tool whose command line reads code on the lines after it (rewrite)."""
+        tool = self._tools.get(line.split()[0])
+        return tool is not None and tool.command_line.takes_code
 
     def _read_code(self) -> str | None:
         self._print(f"New code; end with a line holding only '{END_OF_CODE}'.")

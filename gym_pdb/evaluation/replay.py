@@ -18,7 +18,7 @@ import gymnasium as gym
 import gym_pdb  # noqa: F401  (registers the environments)
 from gym_pdb.agents.prompts import NOT_EXECUTED
 from gym_pdb.tasks.suites import SUITES
-from gym_pdb.tools import TOOL_CLASSES
+from gym_pdb.tools import TOOLS
 
 VOLATILE = [
     (re.compile(r"0x[0-9a-fA-F]{4,}"), "0x?"),
@@ -87,7 +87,7 @@ def replay(
     messages = row["messages"]
     env_id = env_id or env_id_of(row)
     tool_names = [t.get("function", t).get("name") for t in row.get("tools") or []]
-    if tool_names and all(name in TOOL_CLASSES for name in tool_names):
+    if tool_names and all(name in TOOLS for name in tool_names):
         env_kwargs.setdefault("tools", tool_names)
     calls = sum(1 for m in messages if m.get("role") == "assistant" and m.get("tool_calls"))
     env = (make_env or gym.make)(env_id, max_episode_steps=calls + 1, **env_kwargs)

@@ -191,6 +191,13 @@ class PdbSession:
         self._join_standby()
         self._drop_standbys()
 
+    def reset(self) -> None:
+        """Forget the episode: stop everything, drop the breakpoints and the target, as a new session would."""
+        self.close()
+        self.runner = "pytest"
+        self.target = ""
+        self.breakpoints = []
+
     # -- commands ----------------------------------------------------------
     def command(self, line: str) -> PdbReply:
         """Send one pdb command; start the session first if none is running."""

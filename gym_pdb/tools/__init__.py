@@ -1,40 +1,44 @@
-"""The agent's tools, one module each, and their OpenAI-format schemas."""
+"""The agent's tools: one module each, registered in :data:`TOOLS` (see :mod:`gym_pdb.tools.registry`).
+
+Importing a tool's module registers it; the imports below are the built-in
+tools' registration lines. A new tool is one module here plus its line below.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from gym_pdb.tools.base import Tool, ToolError, ToolResult
 from gym_pdb.tools.context import ToolContext, ToolSettings, Workspace
+
+# The built-in tools: each module registers its tools on import.
 from gym_pdb.tools.eval import EvalTool, SubmitTool
 from gym_pdb.tools.grep import GrepTool
 from gym_pdb.tools.listdir import ListdirTool
 from gym_pdb.tools.pdb import PdbTool
+from gym_pdb.tools.registry import TOOLS, ToolRegistry, register_tool
 from gym_pdb.tools.rewrite import RewriteTool
 from gym_pdb.tools.view import ViewTool
 
-TOOL_CLASSES: dict[str, type[Tool]] = {
-    cls.name: cls for cls in (PdbTool, RewriteTool, ViewTool, EvalTool, GrepTool, ListdirTool, SubmitTool)
-}
+#: The tools an env, an agent and the GRPO trainer offer unless told otherwise.
 DEFAULT_TOOLS = ("pdb", "rewrite", "view", "eval", "grep", "listdir")
-REWRITE_ONLY_TOOLS = ("rewrite", "view", "eval", "grep", "listdir")
+#: The rewrite-only baseline: every default tool but pdb.
+REWRITE_ONLY_TOOLS = tuple(name for name in DEFAULT_TOOLS if name != "pdb")
 
 
 def make_tools(names: Iterable[str] = DEFAULT_TOOLS) -> dict[str, Tool]:
-    tools = {}
-    for name in names:
-        if name not in TOOL_CLASSES:
-            raise ValueError(f"unknown tool {name!r}; tools: {', '.join(TOOL_CLASSES)}")
-        tools[name] = TOOL_CLASSES[name]()
-    return tools
+    """Instances of the named registered tools (raises ValueError for an unknown name)."""
+    return TOOLS.make(names)
 
 
 def tools_schema(names: Iterable[str] = DEFAULT_TOOLS) -> list[dict[str, Any]]:
     """OpenAI-format function schemas of the named tools."""
-    return [tool.schema() for tool in make_tools(names).values()]
+    return TOOLS.schemas(names)
 
 
 __all__ = [
-    "DEFAULT_TOOLS", "REWRITE_ONLY_TOOLS", "TOOL_CLASSES", "Tool", "ToolContext", "ToolError", "ToolResult",
-    "ToolSettings", "Workspace", "make_tools", "tools_schema",
+    "DEFAULT_TOOLS", "REWRITE_ONLY_TOOLS", "TOOLS", "EvalTool", "GrepTool", "ListdirTool", "PdbTool", "RewriteTool",
+    "SubmitTool", "Tool", "ToolContext", "ToolError", "ToolRegistry", "ToolResult", "ToolSettings", "ViewTool",
+    "Workspace", "make_tools", "register_tool", "tools_schema",
 ]  # fmt: skip

@@ -1,12 +1,21 @@
-"""What every tool is: a name, an OpenAI-format schema, and a call on the episode."""
+"""What every tool is: a name, an OpenAI-format schema, a command-line form, and a call on the episode.
+
+A tool is defined once, in its module: the schema (``name``, ``description``,
+``parameters``), the plain command-line form (``command_line``, see
+:mod:`gym_pdb.tools.grammar`) and ``__call__``. The action parser, the env's
+``tools_schema()`` and the TRL adapter's methods are all derived from it
+through the registry (:mod:`gym_pdb.tools.registry`).
+"""
 
 from __future__ import annotations
 
-import abc
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from gym_pdb.tools.context import ToolContext
+from gym_pdb.tools.grammar import CommandLine
+from gym_pdb.verdict.result import EvalResult
 
 
 class ToolError(Exception):
@@ -15,20 +24,34 @@ class ToolError(Exception):
 
 @dataclass
 class ToolResult:
+    """What a call gives back to the env.
+
+    Args:
+        observation: the text the agent sees.
+        eval: the judged test run, when the call ran the tests; the env keeps it
+            as the episode's last run (``ctx.last_eval``), pays the reward from
+            it and reports it in ``info["eval"]``: the one route of a verdict.
+        terminate: the call ends the episode (``submit``), judged on its ``eval``.
+    """
+
     observation: str
-    tests_passed: int | None = None
-    tests_total: int | None = None
+    eval: EvalResult | None = None
     terminate: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
-class Tool(abc.ABC):
-    """A tool the agent calls by name with JSON arguments."""
+class Tool:
+    """A tool the agent calls by name with JSON arguments, or with a command line."""
 
     name: ClassVar[str]
     description: ClassVar[str]
     parameters: ClassVar[dict[str, Any]] = {"type": "object", "properties": {}}
-    usage: ClassVar[str] = ""
+    #: The plain command-line form; left out, one word per property (``CommandLine.from_schema``).
+    command_line: ClassVar[CommandLine]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if getattr(cls, "command_line", None) is None:
+            cls.command_line = CommandLine.from_schema(cls.parameters)
 
     def schema(self) -> dict[str, Any]:
         return {
@@ -42,9 +65,21 @@ class Tool(abc.ABC):
         args = [p if p in required else f"{p}?" for p in props]
         return f"{self.name}({', '.join(args)})"
 
+    @property
+    def usage(self) -> str:
+        """The command-line form as the agent is shown it."""
+        return self.command_line.usage(self.name, self.parameters)
+
     def help(self) -> str:
-        text = f"{self.signature()}: {self.description.splitlines()[0]}"
-        return text + (f"\nPlain form: {self.usage}" if self.usage else "")
+        return f"{self.signature()}: {self.description.splitlines()[0]}\nPlain form: {self.usage}"
+
+    def parse_line(self, rest: str, body: str) -> dict[str, Any]:
+        """The arguments of a command line (``rest``: after the tool's name; ``body``: the lines after it).
+
+        Raises:
+            GrammarError: the line does not fit the tool's form.
+        """
+        return self.command_line.parse(self.name, self.parameters, rest, body)
 
     def bind(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """Check and coerce arguments against the schema; raise ToolError saying what is wrong."""
@@ -57,16 +92,16 @@ class Tool(abc.ABC):
         missing = [k for k in self.parameters.get("required", []) if arguments.get(k) is None]
         if missing:
             raise ToolError(f"{self.name} needs {', '.join(map(repr, missing))}. Usage: {self.help()}")
-        bound = {}
+        bound: dict[str, Any] = {}
         for key, value in arguments.items():
             if value is None:
                 continue
             bound[key] = _coerce(self.name, key, value, props[key].get("type"))
         return bound
 
-    @abc.abstractmethod
-    def __call__(self, ctx: ToolContext, **arguments: Any) -> ToolResult:
-        """Run the tool."""
+    #: Run the tool: ``tool(ctx, **tool.bind(arguments))``. Declared as a callable, not an abstract
+    #: method, so that each tool's own keyword arguments type-check as an override.
+    __call__: Callable[..., ToolResult]
 
 
 def _coerce(tool: str, key: str, value: Any, kind: str | None) -> Any:

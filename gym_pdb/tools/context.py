@@ -38,13 +38,20 @@ class Workspace:
     touch the sandbox; writes go to both.
     """
 
-    def __init__(self, sandbox: Sandbox):
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
-        self.task: Task | None = None
+        self._task: Task | None = None
         self.files: dict[str, str] = {}
 
+    @property
+    def task(self) -> Task:
+        """The episode's task; a workspace that has not been reset has none, and no tool may run on it."""
+        if self._task is None:
+            raise RuntimeError("the workspace has no task: reset it first")
+        return self._task
+
     def reset(self, task: Task) -> None:
-        self.task = task
+        self._task = task
         self.files = dict(task.files)
         readonly = [p for p in self.files if not task.is_editable(p)]
         self.sandbox.reset_workspace(task.encoded_files(), readonly=readonly)
@@ -104,3 +111,17 @@ class ToolContext:
     @property
     def task(self) -> Task:
         return self.workspace.task
+
+    def reset(self, task: Task) -> None:
+        """Begin an episode of ``task``: a fresh pdb session (no breakpoints), no test run yet, the task's files.
+
+        The expected tests are left to the caller, which may need a trusted run
+        of the task's files to know them.
+
+        Raises:
+            SandboxError: the sandbox could not take the files (the caller makes a new one).
+        """
+        self.session.reset()
+        self.last_eval = None
+        self.expected = None
+        self.workspace.reset(task)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from gym_pdb.tools.base import Tool, ToolResult
 from gym_pdb.tools.context import ToolContext
+from gym_pdb.tools.registry import register_tool
 from gym_pdb.verdict import flags as static
 from gym_pdb.verdict.result import EvalResult
 from gym_pdb.verdict.run import run_tests as run_task_tests
+
 
 def run_tests(ctx: ToolContext) -> EvalResult:
     """Run the episode's tests on the agent's files and judge them (expected tests, tampering, static flags)."""
@@ -24,7 +26,8 @@ def run_tests(ctx: ToolContext) -> EvalResult:
 
 
 def format_result(result: EvalResult, budget: int) -> str:
-    lines = []
+    """The run as the agent reads it: a count, each test's outcome, then the failures, cut to ``budget``."""
+    lines: list[str] = []
     if not result.valid:
         lines.append("The test run was invalid and earns nothing: " + "; ".join(result.evidence) + ".")
     if result.unexpected:
@@ -32,7 +35,7 @@ def format_result(result: EvalResult, budget: int) -> str:
     if result.collect_errors and not result.tests:
         lines.append(f"The tests could not be run: 0/{result.total} passed.")
     else:
-        counts = {}
+        counts: dict[str, int] = {}
         for t in result.tests:
             counts[t.outcome] = counts.get(t.outcome, 0) + 1
         detail = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
@@ -41,7 +44,7 @@ def format_result(result: EvalResult, budget: int) -> str:
         lines.append(f"The test run was stopped after {result.elapsed:.0f}s; tests not finished count as failed.")
     for t in result.tests:
         lines.append(f"{t.outcome.upper():8s} {t.nodeid}")
-    details = []
+    details: list[str] = []
     for err in result.collect_errors:
         details.append(f"Collection error:\n{err.strip()}")
     for t in result.tests:
@@ -59,27 +62,21 @@ def format_result(result: EvalResult, budget: int) -> str:
     return text.replace("\x1e", "")
 
 
+@register_tool
 class EvalTool(Tool):
     name = "eval"
     description = "Run the tests and report which pass; shows the failures (output cut to a budget)."
     parameters = {"type": "object", "properties": {}}
-    usage = "eval"
 
     def __call__(self, ctx: ToolContext) -> ToolResult:
         result = run_tests(ctx)
-        ctx.last_eval = result
-        return ToolResult(
-            format_result(result, ctx.settings.eval_output_chars),
-            tests_passed=result.passed,
-            tests_total=result.total,
-            extra={"eval": result},
-        )
+        return ToolResult(format_result(result, ctx.settings.eval_output_chars), eval=result)
 
 
+@register_tool
 class SubmitTool(EvalTool):
     name = "submit"
     description = "Run the tests one last time and end the episode."
-    usage = "submit"
 
     def __call__(self, ctx: ToolContext) -> ToolResult:
         result = super().__call__(ctx)

@@ -6,10 +6,12 @@ import re
 
 from gym_pdb.tools.base import Tool, ToolError, ToolResult
 from gym_pdb.tools.context import ToolContext
+from gym_pdb.tools.registry import register_tool
 
 LINE_CHARS = 200
 
 
+@register_tool
 class GrepTool(Tool):
     name = "grep"
     description = "Search the files (or one file or folder) for a regular expression; shows file:line: text."
@@ -22,7 +24,6 @@ class GrepTool(Tool):
         },
         "required": ["pattern"],
     }
-    usage = "grep PATTERN [PATH] [MAX_RESULTS]"
 
     def __call__(
         self, ctx: ToolContext, pattern: str, path: str | None = None, max_results: int | None = None
@@ -44,7 +45,8 @@ class GrepTool(Tool):
         if not paths:
             raise ToolError(f"no file at {path!r}")
         limit = max(1, min(max_results or ctx.settings.grep_max_results, 1000))
-        hits, more = [], 0
+        hits: list[str] = []
+        more = 0
         for p in paths:
             for n, line in enumerate(ws.files[p].splitlines(), 1):
                 if regex.search(line):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from gym_pdb.tools.base import Tool, ToolError, ToolResult
-from gym_pdb.tools.context import ToolContext
+from gym_pdb.tools.context import ToolContext, Workspace
+from gym_pdb.tools.registry import register_tool
 
 
+@register_tool
 class ListdirTool(Tool):
     name = "listdir"
     description = "List the files of the workspace (or of a folder in it), down to a depth (default 2)."
@@ -16,7 +18,6 @@ class ListdirTool(Tool):
             "depth": {"type": "integer", "description": "How many folder levels to show (default 2)."},
         },
     }
-    usage = "listdir [PATH] [DEPTH]"
 
     def __call__(self, ctx: ToolContext, path: str | None = None, depth: int | None = None) -> ToolResult:
         ws = ctx.workspace
@@ -32,9 +33,10 @@ class ListdirTool(Tool):
         return ToolResult(render_tree(ws, paths, prefix, depth))
 
 
-def render_tree(ws, paths: list[str], prefix: str = "", depth: int = 2) -> str:
+def render_tree(ws: Workspace, paths: list[str], prefix: str = "", depth: int = 2) -> str:
+    """``paths`` under ``prefix`` as an indented tree ``depth`` levels deep, read-only files marked."""
     lines = [prefix.rstrip("/") or "."]
-    shown_dirs = set()
+    shown_dirs: set[str] = set()
     for p in paths:
         parts = p[len(prefix) :].split("/")
         for level in range(min(len(parts) - 1, depth)):

@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from gym_pdb.sandbox.session import PdbReply
 from gym_pdb.tools.base import Tool, ToolError, ToolResult
 from gym_pdb.tools.context import ToolContext
+from gym_pdb.tools.grammar import CommandLine, Form, Keyword, Rest, Word
+from gym_pdb.tools.registry import register_tool
 
 #: The driver reads its commands with universal newlines: each of these ends one command.
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
+#: pdb's commands: typed without ``pdb`` in front, the parser suggests ``pdb ...``.
+PDB_WORDS = frozenset({
+    "b", "break", "tbreak", "c", "cont", "continue", "n", "next", "s", "step", "r", "return", "p", "pp", "l",
+    "list", "ll", "longlist", "w", "where", "bt", "u", "up", "d", "down", "a", "args", "cl", "clear", "q",
+    "quit", "j", "jump", "until", "unt", "display", "undisplay", "whatis", "disable", "enable", "condition",
+    "ignore", "commands", "retval", "rv", "source", "restart", "run", "!", "start",
+})  # fmt: skip
 
+
+@register_tool
 class PdbTool(Tool):
     name = "pdb"
     description = (
@@ -38,7 +50,13 @@ class PdbTool(Tool):
         },
         "required": ["command"],
     }
-    usage = "pdb start [pytest|python] [FILE[::TEST]]  |  pdb COMMAND (e.g. pdb b solution.py:12, pdb p x)"
+    command_line = CommandLine(
+        Form(Keyword("start", "command"), Word("runner"), Word("file")),
+        Form(Rest("command")),
+        usage="pdb start [pytest|python] [FILE[::TEST]]  |  pdb COMMAND (e.g. pdb b solution.py:12, pdb p x)",
+        hint_words=PDB_WORDS,
+        hint="To send it to the debugger",
+    )
 
     def __call__(self, ctx: ToolContext, command: str, runner: str | None = None, file: str | None = None) -> ToolResult:
         command = command.strip()
@@ -62,7 +80,7 @@ class PdbTool(Tool):
         if not session.active and not session.target:
             runner, target = self._target(ctx, None, None)
             session.runner, session.target = runner, target
-        parts = []
+        parts: list[str] = []
         for line in lines:
             reply = session.command(line)
             parts.append(format_reply(reply, f"(Pdb) {line}" if len(lines) > 1 else ""))
@@ -87,6 +105,7 @@ class PdbTool(Tool):
 
 
 def format_reply(reply: PdbReply, head: str = "") -> str:
+    """A pdb reply as the agent reads it: notes, output, how the program ended, and where it stands."""
     parts = [head] if head else []
     parts.extend(reply.notes)
     output = reply.output.strip("\n")
@@ -106,17 +125,17 @@ def format_reply(reply: PdbReply, head: str = "") -> str:
 
 
 def breakpoints_info(ctx: ToolContext) -> list[str]:
+    """The breakpoints as ``file:line [if cond]`` (``info["breakpoints"]``)."""
     return [f"{bp.file}:{bp.line}" + (f" if {bp.cond}" if bp.cond else "") for bp in ctx.session.breakpoints]
 
 
 def frame_info(ctx: ToolContext) -> str:
+    """The current frame as ``file:line in function()`` (``info["current_frame"]``), empty without one."""
     frame = ctx.session.frame
     return f"{frame.file}:{frame.line} in {frame.function}()" if frame else ""
 
 
-
-
-def frame_detail(ctx: ToolContext) -> dict | None:
+def frame_detail(ctx: ToolContext) -> dict[str, Any] | None:
     """The current frame as plain data (``info["frame"]``), with the listing the reply showed and its first line."""
     frame = ctx.session.frame
     if frame is None:

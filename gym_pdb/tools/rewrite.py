@@ -6,10 +6,13 @@ import difflib
 
 from gym_pdb.tools.base import Tool, ToolError, ToolResult
 from gym_pdb.tools.context import ToolContext
+from gym_pdb.tools.grammar import Code, CommandLine, LineRange, Word
+from gym_pdb.tools.registry import register_tool
 
 DIFF_LINES = 60
 
 
+@register_tool
 class RewriteTool(Tool):
     name = "rewrite"
     description = (
@@ -27,7 +30,12 @@ class RewriteTool(Tool):
         },
         "required": ["path", "new_code"],
     }
-    usage = "rewrite PATH START:END, then the new code on the following lines (no START:END: whole file)"
+    command_line = CommandLine(
+        Word("path"),
+        LineRange(),
+        Code("new_code"),
+        usage="rewrite PATH START:END, then the new code on the following lines (no START:END: whole file)",
+    )
 
     def __call__(
         self, ctx: ToolContext, path: str, new_code: str, start: int | None = None, end: int | None = None
@@ -51,12 +59,11 @@ class RewriteTool(Tool):
                 raise ToolError(str(exc)) from None
         old = old or ""
         lines = old.splitlines(keepends=True)
-        if start is None and end is None:
-            start, end = 1, len(lines)
-        elif start is None:
-            start = end
-        elif end is None:
-            end = start
+        # Neither: the whole file; one of them: that one line.
+        start, end = (
+            start if start is not None else (end if end is not None else 1),
+            end if end is not None else (start if start is not None else len(lines)),
+        )
         if not 1 <= start <= len(lines) + 1 or not start - 1 <= end <= len(lines):
             raise ToolError(
                 f"lines {start}..{end} are not in {path}, which has {len(lines)} lines "
@@ -87,6 +94,7 @@ class RewriteTool(Tool):
 
 
 def diff(path: str, old: str, new: str) -> str:
+    """A unified diff cut to DIFF_LINES, so a whole-file rewrite does not flood the observation."""
     lines = list(
         difflib.unified_diff(old.splitlines(), new.splitlines(), f"a/{path}", f"b/{path}", n=2, lineterm="")
     )
@@ -96,6 +104,7 @@ def diff(path: str, old: str, new: str) -> str:
 
 
 def syntax_error(path: str, text: str) -> str:
+    """Why a Python file does not compile (empty when it does): a rewrite warns at once, not at the next run."""
     if not path.endswith(".py"):
         return ""
     try:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from gym_pdb.tools.base import Tool, ToolError, ToolResult
 from gym_pdb.tools.context import ToolContext
+from gym_pdb.tools.grammar import CommandLine, LineRange, Word
+from gym_pdb.tools.registry import register_tool
 
 
+@register_tool
 class ViewTool(Tool):
     name = "view"
     description = (
@@ -25,7 +28,7 @@ class ViewTool(Tool):
         },
         "required": ["path"],
     }
-    usage = "view PATH [START [END]]"
+    command_line = CommandLine(Word("path"), LineRange())
 
     def __call__(
         self,
