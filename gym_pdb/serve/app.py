@@ -24,7 +24,7 @@ from openenv.core.env_server.http_server import HTTPEnvServer
 from openenv.core.env_server.types import ConcurrencyConfig, ServerMode
 
 from gym_pdb.serve.environment import EpisodeSpec, PDBEnvironment
-from gym_pdb.serve.guard import TOKEN_VARIABLE, ServeGuard, check_bind
+from gym_pdb.serve.guard import PING_INTERVAL, PING_TIMEOUT, TOKEN_VARIABLE, ServeGuard, check_bind
 from gym_pdb.serve.models import PDBAction, PDBObservation, PDBState
 from gym_pdb.serve.replica import reap_dead_replicas, replica_id, replica_labels
 
@@ -32,8 +32,7 @@ logger = logging.getLogger("gym_pdb.serve")
 
 #: Largest WebSocket frame accepted: an action of 200,000 characters, each escaped in JSON, fits.
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
-#: Keepalive: a ping every 20 s; a peer silent for a minute is gone (a loaded machine answers late, not never).
-PING_INTERVAL, PING_TIMEOUT = 20.0, 60.0
+
 
 
 @dataclass

@@ -7,6 +7,8 @@ import json
 import logging
 import sys
 
+from gym_pdb.sandbox.kinds import sandbox_kinds
+
 SERVE_EXAMPLES = """examples:
   gym-pdb serve --env PDB-DebugBench-v0 --max-sessions 64
   GYM_PDB_SERVE_TOKEN=secret gym-pdb serve --host 0.0.0.0 --sandbox docker --env PDB-MiniNightmare-v0
@@ -33,7 +35,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--max-sessions", type=int, default=64, help="sessions (sandboxes) at once (default 64)")
     p.add_argument("--idle-timeout", type=float, default=600.0, help="seconds before an idle session is closed")
-    p.add_argument("--sandbox", choices=["local", "docker"], default="local")
+    p.add_argument("--sandbox", choices=sandbox_kinds(), default="local", help="where sessions' code runs")
     p.add_argument("--data-dir", help="folder of the suites (PDB-Custom-v0: the folder of tasks)")
     p.add_argument("--env-kwargs", help="JSON object of more env arguments (e.g. '{\"pdb_timeout\": 5}')")
     p.add_argument("--reap-interval", type=float, default=30.0, help="seconds between looks for dead replicas")

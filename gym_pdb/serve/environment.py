@@ -16,6 +16,7 @@ with WebSocket steps.
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -193,7 +194,7 @@ class PDBEnvironment(MCPEnvironment):
             name=self.spec.env_id,
             description=f"gym-pdb: fix a buggy Python program with pdb ({self.spec.suite} tasks, "
             f"{self.spec.sandbox} sandbox)",
-            version=__import__("gym_pdb").__version__,
+            version=_version(),
             documentation_url="https://github.com/gym-pdb/gym-pdb#serve",
         )
 
@@ -254,6 +255,13 @@ class PDBEnvironment(MCPEnvironment):
             **kwargs,
         )
         return env.unwrapped
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("gym-pdb")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 __all__ = ["EpisodeSpec", "PDBEnvironment", "client_config"]

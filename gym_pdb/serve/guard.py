@@ -33,6 +33,8 @@ TOKEN_VARIABLE = "GYM_PDB_SERVE_TOKEN"
 OPEN_PATHS = frozenset({"/health"})
 STATELESS_PATHS = frozenset({"/reset", "/step"})
 IDLE_CLOSE_CODE = 4000
+#: Keepalive, both ends: a ping every 20 s; a peer silent for a minute is gone (a loaded machine answers late).
+PING_INTERVAL, PING_TIMEOUT = 20.0, 60.0
 
 
 def is_loopback(host: str) -> bool:
@@ -134,4 +136,4 @@ class _IdleWatch:
         await self._send(message)
 
 
-__all__ = ["ServeGuard", "TOKEN_VARIABLE", "check_bind", "is_loopback"]
+__all__ = ["PING_INTERVAL", "PING_TIMEOUT", "ServeGuard", "TOKEN_VARIABLE", "check_bind", "is_loopback"]

@@ -27,8 +27,7 @@ from openenv.core.env_client import EnvClient
 
 from gym_pdb.actions import MAX_ACTION_CHARS
 from gym_pdb.env import CHARSET, MAX_OBSERVATION_CHARS
-from gym_pdb.serve.app import PING_INTERVAL, PING_TIMEOUT
-from gym_pdb.serve.guard import TOKEN_VARIABLE
+from gym_pdb.serve.guard import PING_INTERVAL, PING_TIMEOUT, TOKEN_VARIABLE
 from gym_pdb.serve.models import CLIENT_CONFIG_KEYS, PDBAction, PDBObservation, PDBState
 from gym_pdb.serve.remote_tasks import RemoteTasks
 from gym_pdb.tasks.task import Task

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from gym_pdb.tasks.source import TaskSource
 from gym_pdb.tasks.task import Task
 
 SPLIT = "all"
@@ -28,12 +29,13 @@ def http_url(url: str) -> str:
     return url if url.startswith(("http://", "https://")) else "http://" + url
 
 
-class RemoteTasks(Mapping[str, Task]):
-    """The tasks of the env served at ``url``: a mapping of id to :class:`Task`, filled on demand."""
+class RemoteTasks(TaskSource):
+    """The tasks of the env served at ``url``: a finite task source, each task fetched on first use."""
 
     def __init__(self, url: str, env_id: str, headers: Mapping[str, str] | None = None, timeout: float = 60.0):
         self.url = http_url(url)
         self.env_id = env_id
+        self.name = env_id
         self._client = httpx.Client(base_url=self.url, headers=dict(headers or {}), timeout=timeout)
         self._index: dict[str, int] | None = None
         self._tasks: dict[str, Task] = {}
