@@ -133,20 +133,26 @@ def test_two_replicas_sixteen_clients_one_replica_killed(docker_client, tmp_path
 
         # 16 clients, half starting on each replica; each may move to the other one.
         urls = [victim_url, survivor_url]
-        envs = [gym.make("PDB-Demo-v0", remote=urls[i % 2 :] + urls[: i % 2], token=token) for i in range(CLIENTS)]
+        # Generous timeouts: 16 Docker sandboxes start at once on two cores (this tests sessions, not speed).
+        envs = [gym.make("PDB-Demo-v0", remote=urls[i % 2 :] + urls[: i % 2], token=token, pdb_timeout=60,
+                         test_timeout=30) for i in range(CLIENTS)]  # fmt: skip
         started = threading.Barrier(CLIENTS + 1)
         killed = threading.Event()
 
         def client(i: int) -> dict:
             env = envs[i]
             outcome = {"first": None, "lost": None, "resolved": False, "moved_to": None}
-            env.reset(options={"task_id": "binary_search"})
-            outcome["first"] = env.unwrapped.url
-            assert "2" in env.step("pdb p 1+1")[0]
+            try:
+                env.reset(options={"task_id": "binary_search"})
+                outcome["first"] = env.unwrapped.url
+                assert "def " in env.step("view solution.py")[0]
+            except BaseException:
+                started.abort()  # the others stop waiting: this client's error is the test's
+                raise
             started.wait(timeout=300)
             killed.wait(timeout=300)
             try:
-                env.step("pdb p 2+2")
+                env.step("view solution.py")
             except RemoteEnvError as exc:
                 outcome["lost"] = str(exc)
                 env.reset(options={"task_id": "binary_search"})  # starts over on the other replica
@@ -159,7 +165,12 @@ def test_two_replicas_sixteen_clients_one_replica_killed(docker_client, tmp_path
 
         with ThreadPoolExecutor(CLIENTS) as pool:
             futures = [pool.submit(client, i) for i in range(CLIENTS)]
-            started.wait(timeout=300)
+            try:
+                started.wait(timeout=300)
+            except threading.BrokenBarrierError:
+                errors = [f.exception(timeout=300) for f in futures]
+                first = next((e for e in errors if e and not isinstance(e, threading.BrokenBarrierError)), None)
+                raise first or AssertionError("the clients did not all start in time")
             on_victim = _sandboxes(docker_client, {victim})
             assert len(on_victim) == CLIENTS // 2 and len(_sandboxes(docker_client, {survivor})) == CLIENTS // 2
             docker_client.api.kill(_container_of(docker_client, victim))  # SIGKILL: no cleanup
