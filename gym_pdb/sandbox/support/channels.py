@@ -229,7 +229,8 @@ class OneRequest(RequestFifo):
         key, _, raw = line.strip().partition(b" ")
         request = json.loads(raw)
         stdin, stdout, control = os.dup(0), os.dup(1), os.dup(2)
-        self.start_on(zygote, request, bytes.fromhex(key.decode()) if key != b"-" else None, stdin, stdout, control, on_end=self.finish)
+        records_key = bytes.fromhex(key.decode()) if key != b"-" else None
+        self.start_on(zygote, request, records_key, stdin, stdout, control, on_end=self.finish)
 
     @property
     def fds(self) -> list[int]:

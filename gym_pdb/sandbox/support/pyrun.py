@@ -36,9 +36,10 @@ def set_environ(env: Mapping[str, str]) -> None:
 
 def standard_streams() -> None:
     """New sys.stdin, stdout and stderr over fds 0, 1 and 2."""
-    sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), "utf-8")
-    sys.stdout = sys.__stdout__ = _output(1, "strict")
-    sys.stderr = sys.__stderr__ = _output(2, "backslashreplace")
+    # typeshed calls sys.__stdin__ and the others final; the program's must be these all the same.
+    sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), "utf-8")  # type: ignore[misc]
+    sys.stdout = sys.__stdout__ = _output(1, "strict")  # type: ignore[misc]
+    sys.stderr = sys.__stderr__ = _output(2, "backslashreplace")  # type: ignore[misc]
 
 
 def _output(fd: int, errors: str) -> io.TextIOWrapper:
@@ -102,8 +103,7 @@ def stat_key(path: str) -> tuple[int, int, int]:
 def _run_as_main(code: types.CodeType, script: str) -> None:
     """What ``runpy.run_path`` does for a source file, with its code already compiled."""
     main = types.ModuleType("__main__")
-    main.__file__, main.__cached__, main.__package__, main.__spec__ = script, None, "", None
-    main.__loader__ = None
+    main.__dict__.update(__file__=script, __cached__=None, __loader__=None, __package__="", __spec__=None)
     sys.modules["__main__"] = main
     exec(code, main.__dict__)
 

@@ -132,7 +132,7 @@ def prebuild_pytest_config(blocked: set[str]) -> None:
             and (prog is None or isinstance(getattr(type(parser), "prog", None), property))
         ):
             config = prebuilt.pop()
-            if prog is not None:
+            if prog is not None and parser is not None:
                 parser.prog = prog
             config.invocation_params = pytest_config.Config.InvocationParams(
                 args=args or (), plugins=plugins, dir=pathlib.Path.cwd()
