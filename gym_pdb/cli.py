@@ -7,26 +7,27 @@ import sys
 from typing import Sequence
 
 from gym_pdb.tasks.data_dir import DataNotFoundError
-from gym_pdb.tasks.suites import SUITES, load_suite
+from gym_pdb.tasks.registry import TASK_SOURCES, SourceSpec
+
+
+def _count(spec: SourceSpec, data_dir: str | None) -> str:
+    """The task count ``gym-pdb list`` shows: a number, ``stream``, ``no data``, or nothing for ``Custom``."""
+    if spec.from_data_dir:
+        return ""
+    try:
+        tasks = spec.load(data_dir)
+    except DataNotFoundError:
+        return "no data"
+    return "stream" if tasks.unbounded else str(len(tasks))
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    """Print every suite with its environment id and task count."""
-    rows = []
-    for name in [*SUITES, "Demo"]:
-        env_id = f"PDB-{name}-v0"
-        description = SUITES[name].description if name in SUITES else "three small buggy programs shipped in the package"
-        try:
-            tasks = load_suite(name, args.data_dir)
-            count = "stream" if hasattr(tasks, "sample") else str(len(tasks))
-        except DataNotFoundError:
-            count = "no data"
-        rows.append((env_id, count, description))
+    """Print every task source with its environment id and task count."""
+    rows = [(spec.env_id, _count(spec, args.data_dir), spec.description) for spec in TASK_SOURCES.values()]
     width = max(len(r[0]) for r in rows)
     print(f"{'environment id':<{width}}  {'tasks':>7}  description")
     for env_id, count, description in rows:
         print(f"{env_id:<{width}}  {count:>7}  {description}")
-    print(f"{'PDB-Custom-v0':<{width}}  {'':>7}  any folder of tasks in the same layout (data_dir=...)")
     if any(r[1] == "no data" for r in rows):
         print("\nSuites without data: pass --data-dir, set GYM_PDB_DATA, or run `gym-pdb download`.")
     return 0

@@ -15,7 +15,8 @@ from gymnasium import spaces
 from gym_pdb.actions import MAX_ACTION_CHARS, ParseError, ToolCall, parse_action
 from gym_pdb.sandbox import Limits, Sandbox, SandboxError, make_sandbox
 from gym_pdb.sandbox.session import PdbSession
-from gym_pdb.tasks.suites import load_suite
+from gym_pdb.tasks.registry import load_source
+from gym_pdb.tasks.source import TaskSource, as_source, pick
 from gym_pdb.tasks.task import Task
 from gym_pdb.tools import DEFAULT_TOOLS, ToolContext, ToolError, ToolResult, ToolSettings, Workspace, make_tools
 from gym_pdb.tools.listdir import render_tree
@@ -59,12 +60,14 @@ class PDBEnv(gym.Env):
     :mod:`gym_pdb.verdict`); ``info["integrity"]`` says what was seen.
 
     Args:
-        suite: a suite name (``"DebugBench"``, ``"Demo"``, ``"Custom"``...).
+        suite: a registered task source (``"DebugBench"``, ``"Demo"``, ``"Custom"``...;
+            see :mod:`gym_pdb.tasks.registry`).
         data_dir: where the suite's data is (else ``GYM_PDB_DATA``, else the user cache).
-        tasks: tasks to use instead of a suite (a list or a mapping by id).
+        tasks: tasks to use instead of a suite: a :class:`~gym_pdb.tasks.source.TaskSource`
+            (kept as it is: a stream goes on making tasks), or a list or a mapping by id (copied).
         task_ids: use only these tasks of the suite.
         include_broken: keep the suite's tasks known to be broken (left out by default).
-        sandbox: ``"local"`` or ``"docker"`` (else ``GYM_PDB_SANDBOX``), or a Sandbox.
+        sandbox: a registered sandbox kind (``"local"``, ``"docker"``; else ``GYM_PDB_SANDBOX``), or a Sandbox.
         sandbox_kwargs: passed to the sandbox (e.g. ``limits``, ``image``).
         tools: the tool names the agent may call.
         reward_mode: ``"sparse"``, ``"fraction"`` or ``"shaped"``.
@@ -80,7 +83,7 @@ class PDBEnv(gym.Env):
         self,
         suite: str = "Demo",
         data_dir: str | os.PathLike | None = None,
-        tasks: Sequence[Task] | Mapping[str, Task] | None = None,
+        tasks: TaskSource | Sequence[Task] | Mapping[str, Task] | None = None,
         task_ids: Sequence[str] | None = None,
         include_broken: bool = False,
         sandbox: str | Sandbox | None = None,
@@ -103,17 +106,15 @@ class PDBEnv(gym.Env):
             raise ValueError(f"render_mode must be 'ansi' or None, not {render_mode!r}")
         self.suite = suite
         if tasks is None:
-            self.tasks: Mapping[str, Task] = load_suite(suite, data_dir, include_broken=include_broken, download=True)
-        elif isinstance(tasks, Mapping):
-            self.tasks = tasks if hasattr(tasks, "sample") else dict(tasks)
+            self.tasks: TaskSource = load_source(suite, data_dir, include_broken=include_broken, download=True)
         else:
-            self.tasks = {t.id: t for t in tasks}
+            self.tasks = as_source(tasks, suite)
         if task_ids is not None:
             missing = [t for t in task_ids if t not in self.tasks]
             if missing:
                 raise ValueError(f"unknown task ids for {suite}: {', '.join(missing[:5])}")
             task_ids = list(task_ids)
-        elif not len(self.tasks) and not hasattr(self.tasks, "sample"):
+        elif not self.tasks.unbounded and not len(self.tasks):
             raise ValueError(f"the suite {suite} has no tasks")
         self._task_ids = task_ids
         self.tools = make_tools(tools)
@@ -236,11 +237,10 @@ class PDBEnv(gym.Env):
         return self._ctx
 
     def _sample_task_id(self) -> str:
-        """Pick a task with ``self.np_random``; a generated suite makes a new one (``tasks.sample``)."""
-        if self._task_ids is None and hasattr(self.tasks, "sample"):
+        """Pick a task with ``self.np_random``: the source's pick (a stream makes a new one), or one of ``task_ids``."""
+        if self._task_ids is None:
             return self.tasks.sample(self.np_random)
-        ids = self.task_ids
-        return ids[int(self.np_random.integers(len(ids)))]
+        return pick(self._task_ids, self.np_random)
 
     def _drop_sandbox(self) -> None:
         if self._ctx is not None:

@@ -296,34 +296,27 @@ def load_trajectories(
 # --------------------------------------------------------------------------- RL tasks
 
 
-def _files_of(extra: Mapping[str, Any]) -> dict[str, str]:
-    files = _maybe_json(extra.get("files")) or []
-    if isinstance(files, Mapping):
-        return {str(k): str(v) for k, v in files.items()}
-    return {str(f["path"]): str(f["content"]) for f in files}
-
-
 def load_rl_tasks(path: str | os.PathLike | Sequence[str | os.PathLike]) -> list[dict[str, Any]]:
-    """Read tasks in the SWE-PDB RL parquet format.
+    """Read tasks in the SWE-PDB RL parquet format (jsonl and json copies too).
 
     Columns: ``task_id``, ``problem_statement``, ``prompt`` (a JSON list of chat
     messages), ``extra_info`` (``entrypoint``: the test command, ``files``:
     ``[{path, content}]``, ``task_name``). Returns dicts with ``task_id``,
     ``instructions`` (the problem statement), ``files``, ``test_command``.
+    Each row is decoded by :func:`gym_pdb.tasks.parquet.parse_record`, the
+    reader the environments use.
     """
+    from gym_pdb.tasks.parquet import parse_record
+
     tasks = []
     for row in read_rows(path):
-        extra = _maybe_json(row.get("extra_info")) or {}
-        statement = row.get("problem_statement")
-        if not statement:
-            prompt = _maybe_json(row.get("prompt")) or []
-            statement = next((m.get("content", "") for m in prompt if m.get("role") == "user"), "")
+        record = parse_record(row)
         tasks.append(
             {
-                "task_id": str(row.get("task_id") or extra.get("task_name")),
-                "instructions": statement or "",
-                "files": _files_of(extra),
-                "test_command": extra.get("entrypoint") or "",
+                "task_id": record.task_id,
+                "instructions": record.statement,
+                "files": record.files,
+                "test_command": record.entrypoint,
             }
         )
     return tasks

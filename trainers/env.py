@@ -23,13 +23,15 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any, Callable
 
 import gymnasium as gym
 
 import gym_pdb  # noqa: F401  (registers the PDB-*-v0 ids)
 from gym_pdb.agents.prompts import DEBUG_SYSTEM_PROMPT as SYSTEM_PROMPT
+from gym_pdb.tasks.parquet import load_parquet
+from gym_pdb.tasks.registry import load_source
+from gym_pdb.tasks.source import TaskSource
 from gym_pdb.tasks.task import Task
 from gym_pdb.tools import DEFAULT_TOOLS, TOOLS, Tool
 from gym_pdb.verdict import reward as rewards
@@ -54,13 +56,18 @@ SUBMITTED_MESSAGE = "The fix was submitted: the episode is over."
 # ----------------------------------------------------------------------------- tasks
 
 
-class TaskIndex(Mapping[str, Task]):
-    """Tasks of several sources under one mapping; ids that collide get a ``suite/`` prefix."""
+class TaskIndex(TaskSource):
+    """Tasks of several sources under one finite source; ids that collide get a ``suite/`` prefix.
 
-    def __init__(self, sources: Sequence[Mapping[str, Task]] = (), names: Sequence[str] | None = None):
+    A source itself, so an env keeps it as it is (each task read on first use)
+    rather than copying every task into a dict of its own.
+    """
+
+    def __init__(self, sources: Sequence[Mapping[str, Task]] = (), names: Sequence[str] | None = None) -> None:
         self._where: dict[str, tuple[Mapping[str, Task], str]] = {}
+        self.name = "tasks"
         for n, source in enumerate(sources):
-            label = names[n] if names else getattr(source, "suite", str(n))
+            label = names[n] if names else (source.name if isinstance(source, TaskSource) and source.name else str(n))
             self.add(source, label)
 
     def add(self, source: Mapping[str, Task], label: str, ids: Sequence[str] | None = None) -> list[str]:
@@ -87,66 +94,33 @@ class TaskIndex(Mapping[str, Task]):
         return key in self._where
 
 
-def rl_parquet_tasks(path: str | os.PathLike, suite: str | None = None) -> dict[str, Task]:
+def rl_parquet_tasks(path: str | os.PathLike[str], suite: str | None = None) -> TaskSource:
     """Tasks from the SWE-PDB RL parquet format (``task_id, problem_statement, prompt, extra_info``)."""
-    try:
-        from gym_pdb.tasks.parquet import load_parquet
-    except ImportError:  # a gym_pdb without its own parquet loader
-        pass
-    else:
-        return load_parquet(path, suite)
-    from .data import load_rl_tasks
-
-    suite = suite or Path(path).stem
-    tasks = {}
-    for row in load_rl_tasks(path):
-        files = row["files"]
-        test_files = sorted(p for p in files if "/" not in p and p.startswith("test") and p.endswith(".py"))
-        test_files = test_files or ["test.py"]
-        tasks[row["task_id"]] = Task(
-            id=row["task_id"],
-            suite=suite,
-            files=dict(files),
-            test_files=test_files,
-            readonly=list(test_files),
-            hidden=["__pycache__/", "*.pyc", ".pytest_cache/"],
-            instructions=row["instructions"],
-            metadata={"test_command": row["test_command"]},
-        )
-    return tasks
-
-
-def _suite_tasks(name: str, data_dir: str | os.PathLike | None) -> Mapping[str, Task]:
-    from gym_pdb.tasks.suites import load_suite
-
-    if name.startswith("PDB-") and name.endswith("-v0"):
-        name = name[4:-3]
-    return load_suite(name, data_dir)
+    return load_parquet(path, suite)
 
 
 def load_tasks(
-    specs: str | Sequence[str], data_dir: str | os.PathLike | None = None, index: TaskIndex | None = None
+    specs: str | Sequence[str], data_dir: str | os.PathLike[str] | None = None, index: TaskIndex | None = None
 ) -> tuple[TaskIndex, list[str]]:
     """Resolve task specs into a :class:`TaskIndex` and the keys they selected.
 
     A spec is a suite (``MiniNightmare`` or ``PDB-MiniNightmare-v0``), optionally
     with ids (``PDB-DebugBench-v0:id1,id2``) or a count (``PDB-DebugBench-v0:100``:
     the first 100); an RL parquet file (``rl_train.parquet``); or a folder of task
-    folders (a custom suite).
+    folders (a custom suite). Each is a registered task source: a file or a
+    folder is ``Custom``'s, a name the source of that name.
     """
-    from gym_pdb.tasks.suites import load_custom
-
     index = index if index is not None else TaskIndex()
     keys: list[str] = []
     for spec in [specs] if isinstance(specs, str) else specs:
         name, _, selection = spec.partition(":") if not os.path.exists(spec) else (spec, "", "")
-        if name.endswith(".parquet"):
-            source: Mapping[str, Task] = rl_parquet_tasks(name)
-            label = Path(name).stem
-        elif os.path.isdir(name):
-            source, label = load_custom(name), Path(name).name
+        source: TaskSource
+        if name.endswith(".parquet") or os.path.isdir(name):
+            source = load_source("Custom", name)
+            label = source.name
         else:
-            source, label = _suite_tasks(name, data_dir), name
+            short = name[4:-3] if name.startswith("PDB-") and name.endswith("-v0") else name
+            source, label = load_source(short, data_dir), name
         ids = None
         if selection.isdigit():
             ids = list(source)[: int(selection)]
@@ -165,7 +139,7 @@ class PDBEpisode:
     Args:
         tasks: the tasks rows may name (``row["task_id"]`` is a key of it).
         env_id: the registered id used to build the env (``tasks`` replaces its suite).
-        sandbox: ``"local"`` or ``"docker"``.
+        sandbox: a registered sandbox kind (``"local"``, ``"docker"``...).
         max_tool_calls: tool calls allowed per episode (the paper: 80); later calls are refused.
         final_eval: when the episode ends unresolved, run the tests once more for the reward.
         reward: ``"resolved"`` (1.0 when the tests' verdict pays) or ``"fraction"`` (else the

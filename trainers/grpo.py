@@ -31,6 +31,7 @@ from typing import Any
 
 from trl import GRPOConfig, GRPOTrainer, ModelConfig, TrlParser, get_peft_config
 
+from gym_pdb.sandbox.kinds import sandbox_factory, sandbox_kinds
 from gym_pdb.tools import DEFAULT_TOOLS
 
 from .env import SYSTEM_PROMPT, env_factory, load_tasks
@@ -89,7 +90,7 @@ class GRPOTaskArguments:
     )
     eval_tasks: list[str] | None = field(default=None, metadata={"help": "Held-out task specs for validation."})
     data_dir: str | None = field(default=None, metadata={"help": "Suite data (default: GYM_PDB_DATA or the cache)."})
-    sandbox: str = field(default="local", metadata={"help": "`local` or `docker`."})
+    sandbox: str = field(default="local", metadata={"help": f"A sandbox kind: {', '.join(sandbox_kinds())}."})
     max_tool_calls: int = field(default=80, metadata={"help": "Tool calls per episode; later calls are refused."})
     final_eval: bool = field(default=True, metadata={"help": "Run the tests at the end of unresolved episodes."})
     reward: str = field(default="resolved", metadata={"help": "`resolved` (0/1) or `fraction` of tests passing."})
@@ -106,6 +107,9 @@ class GRPOTaskArguments:
     tokenizer_name_or_path: str | None = field(default=None, metadata={"help": "Tokenizer (default: the model's)."})
     chat_template: str = field(default="qwen3", metadata={"help": "`qwen3` (TRL's), `keep`, or a .jinja path."})
     shuffle_seed: int = field(default=0, metadata={"help": "Seed of the task order."})
+
+    def __post_init__(self) -> None:
+        sandbox_factory(self.sandbox)  # a registered kind, or a ValueError naming them
 
 
 def task_dataset(task_ids: Sequence[str], system_prompt: str | None = SYSTEM_PROMPT):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gym_pdb.agents import AGENTS
+from gym_pdb.sandbox import sandbox_kinds
 
 if TYPE_CHECKING:
     from gym_pdb.evaluation.config import EvalConfig
@@ -57,7 +58,7 @@ def _add_eval(sub) -> None:
     p.add_argument("--max-steps", type=int, help="turns per episode (default 50)")
     p.add_argument("--n-parallel", "--workers", type=int, dest="n_parallel", help="episodes at once (default 1)")
     p.add_argument(
-        "--sandbox", choices=["local", "docker"], help="where code runs (default: GYM_PDB_SANDBOX, else local)"
+        "--sandbox", choices=sandbox_kinds(), help="where code runs (default: GYM_PDB_SANDBOX, else local)"
     )
     p.add_argument("--data-dir", help="folder of the suites (PDB-Custom-v0: the folder of tasks)")
     p.add_argument("--output", "-o", help="the run folder (default runs/<time>-<agent>[-<model>])")
@@ -186,7 +187,7 @@ def _add_replay(sub) -> None:
     p.add_argument("--index", type=int, default=0, help="the row of a .jsonl file (default 0)")
     p.add_argument("--env", help="the environment id (default: the trajectory's env_id or suite)")
     p.add_argument("--data-dir", help="folder of the suites (PDB-Custom-v0: the folder of tasks)")
-    p.add_argument("--sandbox", choices=["local", "docker"])
+    p.add_argument("--sandbox", choices=sandbox_kinds())
     p.add_argument("--exact", action="store_true", help="compare byte for byte (no masking of addresses and timings)")
     p.set_defaults(func=cmd_replay)
 
@@ -219,7 +220,7 @@ def _add_play(sub) -> None:
     p.add_argument("--seed", type=int)
     p.add_argument("--max-steps", type=int, default=50)
     p.add_argument("--data-dir")
-    p.add_argument("--sandbox", choices=["local", "docker"])
+    p.add_argument("--sandbox", choices=sandbox_kinds())
     p.add_argument("--no-pdb", action="store_true", help="the tools of rewrite_agent (no pdb)")
     p.add_argument("--output", "-o", help="save the trajectory to this .json file")
     p.set_defaults(func=cmd_play)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gym_pdb.agents.llm import LLMConfig
+from gym_pdb.sandbox.kinds import sandbox_factory
 
 
 @dataclass
@@ -48,6 +49,8 @@ class EvalConfig:
             raise ValueError("n_parallel must be at least 1")
         if self.max_steps < 1:
             raise ValueError("max_steps must be at least 1")
+        if self.sandbox is not None:
+            sandbox_factory(self.sandbox)  # a registered kind, or a ValueError naming them
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -17,7 +17,7 @@ import gymnasium as gym
 
 import gym_pdb  # noqa: F401  (registers the environments)
 from gym_pdb.agents.prompts import NOT_EXECUTED
-from gym_pdb.tasks.suites import SUITES
+from gym_pdb.tasks.registry import TASK_SOURCES
 from gym_pdb.tools import TOOLS
 
 VOLATILE = [
@@ -58,15 +58,13 @@ class ReplayReport:
 
 
 def env_id_of(row: dict[str, Any]) -> str:
-    """The env a trajectory ran in: its ``env_id``, else the one whose data folder is its ``suite``."""
+    """The env a trajectory ran in: its ``env_id``, else the task source whose folder (or name) is its ``suite``."""
     if row.get("env_id"):
-        return row["env_id"]
+        return str(row["env_id"])
     suite = row.get("suite") or ""
-    for s in SUITES.values():
-        if suite in (s.folder, s.name):
-            return s.env_id
-    if suite in ("demo", "Demo"):
-        return "PDB-Demo-v0"
+    for spec in TASK_SOURCES.values():
+        if not spec.from_data_dir and suite in (spec.folder, spec.name):
+            return spec.env_id
     raise ValueError(f"cannot tell the env of suite {suite!r}: pass --env (and --data-dir for PDB-Custom-v0)")
 
 
@@ -94,9 +92,6 @@ def replay(
     same = (lambda a, b: a == b) if exact else (lambda a, b: normalize(a) == normalize(b))
     report = ReplayReport(task_id=str(row.get("task_id", "")), env_id=env_id, recorded_resolved=row.get("resolved"))
     try:
-        tasks = env.unwrapped.tasks
-        if report.task_id not in tasks and hasattr(tasks, "sample"):
-            tasks[report.task_id]  # a generated suite makes a task from its id on first access
         observation, info = env.reset(options={"task_id": report.task_id})
         first_user = next((m for m in messages if m.get("role") == "user"), None)
         if first_user is not None and not same(first_user.get("content") or "", observation):

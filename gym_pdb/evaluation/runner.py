@@ -118,7 +118,7 @@ def run_eval(
             print(f"resuming {run_dir}: {result.skipped} episodes done, {len(refs)} to run", file=out)
 
         # A generated suite's tasks live in the mapping that made them: the workers share it.
-        shared = {e: env.unwrapped.tasks for e, env in suites.items() if hasattr(env.unwrapped.tasks, "sample")}
+        shared = {e: env.unwrapped.tasks for e, env in suites.items() if env.unwrapped.tasks.unbounded}
 
         def make_worker_env(env_id: str, agent: Agent) -> gym.Env:
             return make_env(env_id, agent, shared[env_id]) if env_id in shared else make_env(env_id, agent)
@@ -137,9 +137,7 @@ def run_eval(
     finally:
         for env in suites.values():
             env.close()
-            close = getattr(env.unwrapped.tasks, "close", None)
-            if callable(close):
-                close()
+            env.unwrapped.tasks.close()
     result.wall_time = time.monotonic() - started
     return result
 

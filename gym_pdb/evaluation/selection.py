@@ -9,6 +9,7 @@ from typing import Any, Callable
 import numpy as np
 
 from gym_pdb.agents.expert import has_gold_fix
+from gym_pdb.tasks.source import TaskSource
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def select_tasks(
     return refs, notes
 
 
-def _sample(ids: list[str], count: int, seed: int, mapping: Any, need_gold: bool, workers: int) -> list[str]:
+def _sample(ids: list[str], count: int, seed: int, mapping: TaskSource, need_gold: bool, workers: int) -> list[str]:
     """``count`` of ``ids`` in a seeded random order (those with a gold fix if ``need_gold``), in suite order."""
     rng = np.random.default_rng(seed)
     picked: list[int] = []
@@ -71,7 +72,7 @@ def _sample(ids: list[str], count: int, seed: int, mapping: Any, need_gold: bool
         if not need_gold or has_gold_fix(mapping[ids[i]]):
             picked.append(int(i))
     out = [ids[i] for i in sorted(picked)]
-    if len(out) >= count or not hasattr(mapping, "sample"):
+    if len(out) >= count or not mapping.unbounded:
         return out
 
     def make(i: int) -> str | None:

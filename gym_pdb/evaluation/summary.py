@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from gym_pdb.evaluation.results import read_rows
+from gym_pdb.tasks.registry import TASK_SOURCES
 
 ALL = "all"
 
@@ -56,11 +57,13 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 
 def suite_label(row: dict[str, Any]) -> str:
+    """The suite a row counts under: its env's source, and the folder too for a source that is any data_dir (Custom)."""
     env_id = row.get("env_id") or ""
     name = env_id.removeprefix("PDB-").removesuffix("-v0") if env_id else row.get("suite", "?")
-    if name == "Custom":
-        return f"Custom:{row.get('suite') or '?'}"
-    return name
+    spec = TASK_SOURCES.get(name)
+    if spec is not None and spec.from_data_dir:
+        return f"{name}:{row.get('suite') or '?'}"
+    return str(name)
 
 
 def read_results(run_dirs: Iterable[str | os.PathLike]) -> list[dict[str, Any]]:

@@ -42,7 +42,7 @@ from gym_pdb.tasks.adapt import (
     normalise_name,
     solution_to_functions,
 )
-from gym_pdb.tasks.loader import LazyTasks
+from gym_pdb.tasks.source import LazyTasks, TaskSource
 from gym_pdb.tasks.task import Task
 
 #: A DebugBench match below this token similarity is no match.
@@ -222,8 +222,8 @@ class JoinedTasks(LazyTasks):
     ``verified_only=False`` attaches every candidate gold: that is what the audit checks.
     """
 
-    def __init__(self, base: Mapping[str, Task], folder: str, joiner: Joiner, verified_only: bool = True):
-        super().__init__(base)
+    def __init__(self, base: TaskSource, folder: str, joiner: Joiner, verified_only: bool = True):
+        super().__init__(base, folder)
         self.base = base
         self.folder = folder
         self.joiner = joiner
@@ -248,7 +248,9 @@ class JoinedTasks(LazyTasks):
         return getattr(self.base, "excluded", {})
 
 
-def join_suite(tasks: Mapping[str, Task], folder: str, data_dir=None, verified_only: bool = True) -> Mapping[str, Task]:
+def join_suite(
+    tasks: TaskSource, folder: str, data_dir: str | os.PathLike[str] | None = None, verified_only: bool = True
+) -> TaskSource:
     """Wrap a suite's tasks with its upstream join, if the folder has one."""
     joiner = JOINERS.get(folder)
     if joiner is None:

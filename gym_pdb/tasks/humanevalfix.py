@@ -18,7 +18,7 @@ from typing import Any
 
 from gym_pdb.tasks import upstream
 from gym_pdb.tasks.data_dir import DataNotFoundError
-from gym_pdb.tasks.loader import LazyTasks
+from gym_pdb.tasks.source import LazyTasks
 from gym_pdb.tasks.task import Task
 
 FOLDER = "humanevalfix"
@@ -93,11 +93,11 @@ class HumanEvalFixTasks(LazyTasks):
         self.path = Path(path)
         self.excluded = dict(exclude or {})
         self.verified_only = verified_only
-        self._records = {}
+        self._records: dict[str, Mapping[str, Any]] = {}
         for record in upstream.humanevalpack(self.path):
             number = str(record["task_id"]).split("/")[-1]
             self._records[f"humanevalfix_{number}"] = record
-        super().__init__(i for i in self._records if i not in self.excluded)
+        super().__init__((i for i in self._records if i not in self.excluded), FOLDER)
 
     def _load(self, task_id: str) -> Task:
         task = record_to_task(self._records[task_id])

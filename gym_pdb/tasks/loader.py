@@ -9,9 +9,11 @@ patterns), and optionally ``question.txt`` (the instruction, CanItEdit) and
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+import re
+from collections.abc import Mapping
 from pathlib import Path
 
+from gym_pdb.tasks.source import LazyTasks
 from gym_pdb.tasks.task import DEFAULT_INSTRUCTIONS, Task, matches_any, parse_patterns
 
 CONTROL_FILES = {".debugreadonly", ".debugignore", "question.txt"}
@@ -25,7 +27,7 @@ def is_task_dir(path: Path) -> bool:
 
 
 def _read_tree(root: Path) -> dict[str, str]:
-    files = {}
+    files: dict[str, str] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
         for name in sorted(filenames):
@@ -78,34 +80,6 @@ def _read_optional(path: Path) -> str:
         return ""
 
 
-class LazyTasks(Mapping[str, Task]):
-    """Tasks by id, known up front; each is made by :meth:`_load` on first access, then kept."""
-
-    def __init__(self, ids: Iterable[str]):
-        self._ids = list(ids)
-        self._known = set(self._ids)
-        self._cache: dict[str, Task] = {}
-
-    def _load(self, task_id: str) -> Task:
-        raise NotImplementedError
-
-    def __getitem__(self, task_id: str) -> Task:
-        if task_id not in self._cache:
-            if task_id not in self._known:
-                raise KeyError(task_id)
-            self._cache[task_id] = self._load(task_id)
-        return self._cache[task_id]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._ids)
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def __contains__(self, task_id: object) -> bool:
-        return task_id in self._known
-
-
 class SuiteTasks(LazyTasks):
     """The tasks of a suite folder, by id; each is read from disk on first access."""
 
@@ -117,7 +91,7 @@ class SuiteTasks(LazyTasks):
             (p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".") and is_task_dir(p)),
             key=_natural_key,
         )
-        super().__init__(i for i in ids if i not in self.excluded)
+        super().__init__((i for i in ids if i not in self.excluded), suite)
         if not self._ids:
             raise FileNotFoundError(f"{self.root} holds no task folders (a folder with a test.py each)")
 
@@ -125,7 +99,5 @@ class SuiteTasks(LazyTasks):
         return load_task(self.root / task_id, self.suite)
 
 
-def _natural_key(name: str):
-    import re
-
+def _natural_key(name: str) -> list[int | str]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]

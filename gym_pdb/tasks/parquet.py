@@ -6,18 +6,39 @@ the paper's trainer starts from, as JSON) and ``extra_info`` with
 ``files`` (``[{path, content}]``: the buggy program and the tests) and
 ``task_name``. Use them with ``PDBEnv(tasks=load_parquet(path))`` or
 ``gym.make("PDB-Custom-v0", data_dir="rl_test.parquet")``.
+
+:func:`parse_record` is the one reader of a row; the trainers' task lists
+(``trainers.data.load_rl_tasks``) go through it too, so both read the format
+the same way (JSON-encoded columns, files as a list or a mapping, the
+statement taken from the prompt when the column is empty).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gym_pdb.tasks.source import TaskDict
 from gym_pdb.tasks.task import DEFAULT_INSTRUCTIONS, Task
 
 HIDDEN = ["__pycache__/", "*.py[cod]", ".pytest_cache/"]
+
+
+@dataclass(frozen=True)
+class RLRecord:
+    """One row of the format, decoded: what a task is made of."""
+
+    task_id: str
+    statement: str
+    files: dict[str, str]
+    entrypoint: str
+    task_name: str | None
+    prompt: Any
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
@@ -28,36 +49,70 @@ def _rows(path: Path) -> list[dict[str, Any]]:
             import pandas as pd
         except ImportError as exc:
             raise ImportError(f"reading {path} needs pyarrow or pandas: pip install pyarrow") from exc
-        return pd.read_parquet(path).to_dict("records")
+        rows: list[dict[str, Any]] = pd.read_parquet(path).to_dict("records")
+        return rows
     return pq.read_table(path).to_pylist()
 
 
-def row_to_task(row: dict[str, Any], suite: str) -> Task:
-    info = row.get("extra_info") or {}
-    files = {f["path"]: f["content"] for f in info.get("files") or []}
-    if not files:
-        raise ValueError(f"task {row.get('task_id')!r} has no files in extra_info.files")
-    command = info.get("entrypoint") or ""
-    named = [a for a in shlex.split(command) if a.endswith(".py") and a in files]
-    test_files = named or sorted(p for p in files if "/" not in p and p.startswith("test") and p.endswith(".py"))
-    if not test_files:
-        raise ValueError(f"task {row.get('task_id')!r}: no test file among {sorted(files)}")
-    statement = (row.get("problem_statement") or "").strip()
-    rules = DEFAULT_INSTRUCTIONS.format(test_file=", ".join(test_files))
-    return Task(
-        id=str(row["task_id"]),
-        suite=suite,
+def _maybe_json(value: Any) -> Any:
+    """A column as data: some writers store the nested columns as JSON text."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def parse_record(row: Mapping[str, Any]) -> RLRecord:
+    """Decode one row of the RL format."""
+    info = _maybe_json(row.get("extra_info")) or {}
+    files = _maybe_json(info.get("files")) or []
+    if isinstance(files, Mapping):
+        files = {str(path): str(text) for path, text in files.items()}
+    else:
+        files = {str(f["path"]): str(f["content"]) for f in files}
+    statement = row.get("problem_statement") or ""
+    if not statement:
+        prompt = _maybe_json(row.get("prompt")) or []
+        if isinstance(prompt, list):
+            statement = next((m.get("content", "") for m in prompt if m.get("role") == "user"), "")
+    return RLRecord(
+        task_id=str(row.get("task_id") or info.get("task_name")),
+        statement=(statement or "").strip(),
         files=files,
-        test_files=test_files,
-        readonly=list(test_files),
-        hidden=list(HIDDEN),
-        instructions=f"{statement}\n\n{rules}" if statement else rules,
-        metadata={"task_name": info.get("task_name"), "entrypoint": command, "prompt": row.get("prompt")},
+        entrypoint=info.get("entrypoint") or "",
+        task_name=info.get("task_name"),
+        prompt=row.get("prompt"),
     )
 
 
-def load_parquet(path: str | os.PathLike, suite: str | None = None) -> dict[str, Task]:
-    """The tasks of a parquet file in the RL format, by task id."""
+def row_to_task(row: Mapping[str, Any], suite: str) -> Task:
+    """The task of one row: its files, the tests the entrypoint names read-only, the statement first."""
+    record = parse_record(row)
+    if not record.files:
+        raise ValueError(f"task {record.task_id!r} has no files in extra_info.files")
+    named = [a for a in shlex.split(record.entrypoint) if a.endswith(".py") and a in record.files]
+    test_files = named or sorted(
+        p for p in record.files if "/" not in p and p.startswith("test") and p.endswith(".py")
+    )
+    if not test_files:
+        raise ValueError(f"task {record.task_id!r}: no test file among {sorted(record.files)}")
+    rules = DEFAULT_INSTRUCTIONS.format(test_file=", ".join(test_files))
+    return Task(
+        id=record.task_id,
+        suite=suite,
+        files=dict(record.files),
+        test_files=test_files,
+        readonly=list(test_files),
+        hidden=list(HIDDEN),
+        instructions=f"{record.statement}\n\n{rules}" if record.statement else rules,
+        metadata={"task_name": record.task_name, "entrypoint": record.entrypoint, "prompt": record.prompt},
+    )
+
+
+def load_parquet(path: str | os.PathLike[str], suite: str | None = None) -> TaskDict:
+    """The tasks of a parquet file in the RL format, by task id (``suite``: the file's stem by default)."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"no parquet file at {path}")
@@ -66,4 +121,4 @@ def load_parquet(path: str | os.PathLike, suite: str | None = None) -> dict[str,
     for row in _rows(path):
         task = row_to_task(row, suite)
         tasks[task.id] = task
-    return tasks
+    return TaskDict(tasks, suite)

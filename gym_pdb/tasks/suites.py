@@ -1,4 +1,11 @@
-"""The suites gym-pdb knows: their environment ids, folders and loaders."""
+"""The built-in task sources and their registration: the data suites, Demo and Custom.
+
+A data suite is a :class:`Suite` line in :data:`SUITES`: a folder of task
+folders in the SWE-PDB layout, or a loader of its own (HumanEvalFix reads
+one upstream file; Synthetic generates). Demo and Custom are registered
+below them. A new kind of source is a module that loads it plus one
+``register_source`` line here (see :mod:`gym_pdb.tasks.registry`).
+"""
 
 from __future__ import annotations
 
@@ -12,12 +19,17 @@ from gym_pdb.tasks.broken import load_broken
 from gym_pdb.tasks.data_dir import DataNotFoundError, resolve_suite_dir
 from gym_pdb.tasks.gold import join_suite
 from gym_pdb.tasks.loader import SuiteTasks
-from gym_pdb.tasks.task import Task
+from gym_pdb.tasks.registry import load_source, register_source
+from gym_pdb.tasks.source import TaskSource
+
+PathArg = str | os.PathLike[str] | None
+#: ``loader(data_dir, exclude=..., verified_only=...)`` of a suite that is not a folder of task folders.
+SuiteLoader = Callable[..., TaskSource]
 
 
 @dataclass(frozen=True)
 class Suite:
-    """A registered suite: ``PDB-<name>-v0`` reads the tasks in ``folder``.
+    """A data suite: ``PDB-<name>-v0`` reads the tasks in ``folder``.
 
     ``loader(data_dir, exclude=..., verified_only=...)`` builds the tasks of a
     suite that is not a folder of task folders (HumanEvalFix, Synthetic).
@@ -26,7 +38,7 @@ class Suite:
     name: str
     folder: str
     description: str
-    loader: Callable[..., Mapping[str, Task]] | None = None
+    loader: SuiteLoader | None = None
 
     @property
     def env_id(self) -> str:
@@ -34,11 +46,11 @@ class Suite:
 
     def load(
         self,
-        data_dir: str | os.PathLike | None = None,
+        data_dir: PathArg = None,
         include_broken: bool = False,
         verified_only: bool = True,
         download: bool = False,
-    ) -> Mapping[str, Task]:
+    ) -> TaskSource:
         """The suite's tasks, less its broken ones unless ``include_broken``.
 
         ``verified_only=False`` attaches unverified gold candidates (for the audit);
@@ -55,20 +67,21 @@ class Suite:
             download_for_suite(self.folder)
             return self._load(data_dir, exclude, verified_only)
 
-    def _load(self, data_dir, exclude: Mapping[str, str], verified_only: bool) -> Mapping[str, Task]:
+    def _load(self, data_dir: PathArg, exclude: Mapping[str, str], verified_only: bool) -> TaskSource:
         if self.loader is not None:
             return self.loader(data_dir, exclude=exclude, verified_only=verified_only)
         tasks = SuiteTasks(resolve_suite_dir(self.folder, data_dir), self.folder, exclude=exclude)
         return join_suite(tasks, self.folder, data_dir, verified_only)
 
 
-def _load_humanevalfix(data_dir, **kwargs) -> Mapping[str, Task]:
+def _load_humanevalfix(data_dir: PathArg, exclude: Mapping[str, str], verified_only: bool) -> TaskSource:
     from gym_pdb.tasks.humanevalfix import HumanEvalFixTasks
 
-    return HumanEvalFixTasks(data_dir, **kwargs)
+    return HumanEvalFixTasks(data_dir, exclude=exclude, verified_only=verified_only)
 
 
-def _load_synthetic(data_dir, **kwargs) -> Mapping[str, Task]:
+def _load_synthetic(data_dir: PathArg, exclude: Mapping[str, str], verified_only: bool) -> TaskSource:
+    # Imported here, not at the top: the generator reads the data suites through the registry.
     from gym_pdb.tasks.generator import SyntheticTasks
 
     return SyntheticTasks(data_dir=data_dir)
@@ -94,11 +107,13 @@ def demo_dir() -> Path:
     return Path(str(resources.files("gym_pdb.tasks") / "demo"))
 
 
-def load_demo() -> Mapping[str, Task]:
+def load_demo(data_dir: PathArg = None, *, include_broken: bool = False, download: bool = False) -> TaskSource:
+    """The Demo tasks: shipped in the package, so no data folder, exclusion list or download applies."""
     return SuiteTasks(demo_dir(), "demo")
 
 
-def load_custom(data_dir: str | os.PathLike | None) -> Mapping[str, Task]:
+def load_custom(data_dir: PathArg, *, include_broken: bool = False, download: bool = False) -> TaskSource:
+    """The tasks ``data_dir`` names: a folder of task folders, or an RL ``.parquet`` file."""
     if not data_dir:
         raise ValueError("PDB-Custom-v0 needs data_dir=<a folder of task folders, or an RL .parquet file>")
     if str(data_dir).endswith(".parquet"):
@@ -108,19 +123,18 @@ def load_custom(data_dir: str | os.PathLike | None) -> Mapping[str, Task]:
     return SuiteTasks(Path(data_dir).expanduser(), Path(data_dir).name or "custom")
 
 
-def load_suite(
-    name: str, data_dir: str | os.PathLike | None = None, include_broken: bool = False, download: bool = False
-) -> Mapping[str, Task]:
-    """The tasks of a suite by name (``DebugBench``, ``Demo``, ``Custom``...).
+for _suite in SUITES.values():
+    register_source(_suite.name, _suite.load, _suite.description, folder=_suite.folder)
+register_source("Demo", load_demo, "three small buggy programs shipped in the package", folder="demo")
+register_source(
+    "Custom", load_custom, "any folder of tasks in the same layout (data_dir=...)", from_data_dir=True
+)
+
+
+def load_suite(name: str, data_dir: PathArg = None, include_broken: bool = False, download: bool = False) -> TaskSource:
+    """The tasks of a registered source by name (``DebugBench``, ``Demo``, ``Custom``...).
 
     ``include_broken`` keeps the tasks the suite's exclusion list leaves out;
     ``download`` fetches a registered suite's missing data into the user cache.
     """
-    if name == "Demo":
-        return load_demo()
-    if name == "Custom":
-        return load_custom(data_dir)
-    if name not in SUITES:
-        known = ", ".join([*SUITES, "Demo", "Custom"])
-        raise ValueError(f"unknown suite {name!r}; known suites: {known}")
-    return SUITES[name].load(data_dir, include_broken=include_broken, download=download)
+    return load_source(name, data_dir, include_broken=include_broken, download=download)

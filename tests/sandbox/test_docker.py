@@ -164,7 +164,7 @@ def test_write_file_replaces_a_planted_link_and_keeps_ownership(sb):
         assert sb.read_file("prog.py") == content
         owner = sb.run(["sh", "-c", "stat -c '%u %a' prog.py; test -L prog.py || echo plain"], timeout=20).text
         assert owner == f"{sb.info.extra['uid']} 644\nplain\n"
-        assert sb._control("cat /etc/hostname") == b"sandbox\n"
+        assert sb._container().control("cat /etc/hostname") == b"sandbox\n"
     sb.write_file("tests/test_prog.py", b"def test_y():\n    pass\n")  # a read-only task file: the host may
     assert sb.read_file("tests/test_prog.py") == b"def test_y():\n    pass\n"
 
@@ -557,7 +557,7 @@ def test_python_scripts_are_forked_by_the_warm_interpreter_and_confined(sb):
         b"raise SystemExit(3)\n",
     )
     c = sb._container()
-    assert sb._warm_request(c, ["python3", "report.py"], sb._env(None)) is not None
+    assert c.warm.request(["python3", "report.py"], sb._env(None)) is not None
     result = sb.run(["python3", "report.py", "a"], timeout=20, env={"EXTRA": "x"})
     first, caps, parent = result.text.splitlines()
     assert first == f"{c.uid} /workspace ['report.py', 'a'] /workspace x True"
@@ -578,7 +578,7 @@ def test_warm_runs_time_out_and_leave_no_process_behind(sb):
     assert proc.read_until(b"started\n", 10, 1000)[1]
     proc.kill()
     time.sleep(0.5)
-    left = sb._control("ps -eo args").decode()
+    left = sb._container().control("ps -eo args").decode()
     assert "sleep 300" not in left and "sleep 2147483647" not in left  # the connectors end with their programs
 
 
@@ -586,7 +586,7 @@ def test_task_code_cannot_reach_the_zygote_which_outlives_resets(sb):
     from gym_pdb.sandbox.docker import WARM_FIFO
 
     warm_ready(sb)
-    zygote = int(sb._control("pgrep -f zygote.py").split()[0])
+    zygote = int(sb._container().control("pgrep -f zygote.py").split()[0])
     sb.write_file(
         "evil.py",
         f"import os\nfor act in (lambda: open({WARM_FIFO!r}, 'w'), lambda: os.kill({zygote}, 9)):\n"
@@ -594,13 +594,13 @@ def test_task_code_cannot_reach_the_zygote_which_outlives_resets(sb):
     )
     assert sb.run(["python3", "evil.py"], timeout=20).text == "refused\nrefused\n"
     sb.reset_workspace({"a.py": b"print('fine')\n"})
-    assert int(sb._control("pgrep -f zygote.py").split()[0]) == zygote
+    assert int(sb._container().control("pgrep -f zygote.py").split()[0]) == zygote
     assert sb.run(["python3", "a.py"], timeout=20).text == "fine\n"
 
 
 def test_a_dead_zygote_is_replaced_and_runs_start_cold_meanwhile(sb):
     warm_ready(sb)
-    sb._control("pkill -9 -f zygote.py")
+    sb._container().control("pkill -9 -f zygote.py")
     time.sleep(0.2)
     assert sb.run(["python3", "prog.py"], timeout=20).text == "hi\n"
     warm_ready(sb)

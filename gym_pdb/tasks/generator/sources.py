@@ -19,6 +19,8 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from gym_pdb.tasks.data_dir import DataNotFoundError
+from gym_pdb.tasks.registry import load_source
 from gym_pdb.tasks.task import Task
 
 SOURCES = ("humaneval", "suites")
@@ -112,13 +114,10 @@ class _Rename(ast.NodeTransformer):
 
 def suite_programs(data_dir: str | os.PathLike | None = None, suites: Sequence[str] = tuple(SUITE_GROUPS)) -> list[SourceProgram]:
     """The verified gold fixes of the data suites (those whose data is found), as source programs."""
-    from gym_pdb.tasks.data_dir import DataNotFoundError
-    from gym_pdb.tasks.suites import load_suite
-
     programs = []
     for name in suites:
         try:
-            tasks = load_suite(name, data_dir)
+            tasks = load_source(name, data_dir)
         except DataNotFoundError:
             continue
         for task_id in tasks:

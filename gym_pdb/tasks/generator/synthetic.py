@@ -17,14 +17,16 @@ import os
 import random
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import count
+from typing import Any
 
 from gym_pdb.tasks.check import SandboxPool, Verdict, run_files
 from gym_pdb.tasks.generator.operators import FAMILIES, apply_mutations, candidate_mutations, choose_mutations
 from gym_pdb.tasks.generator.sources import SourceProgram, load_sources, split_of
+from gym_pdb.tasks.source import Rng, TaskSource
 from gym_pdb.tasks.task import Task
 from gym_pdb.verdict.run import Timeouts
 
@@ -54,7 +56,7 @@ class GeneratorConfig:
     max_attempts: int = 100
     test_timeout: float = 2.0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, not {self.split!r}")
         if not 1 <= self.min_bugs <= self.max_bugs:
@@ -77,8 +79,8 @@ class GenerationError(RuntimeError):
         return f"no verified task from seed {self.seed}; rejected: {dict(self.rejected)}"
 
 
-class SyntheticTasks(Mapping[str, Task]):
-    """Generated tasks by id; :meth:`sample` makes a new one (PDBEnv calls it at reset).
+class SyntheticTasks(TaskSource):
+    """Generated tasks by id, an unbounded source: :meth:`sample` makes a new one (PDBEnv calls it at reset).
 
     Keys are the ids generated so far; an id names its seed
     (``syn-train-12345``), and ``tasks[id]`` regenerates a task it has not
@@ -92,6 +94,8 @@ class SyntheticTasks(Mapping[str, Task]):
         sandbox: the sandbox kind the checks run in.
     """
 
+    unbounded = True
+
     def __init__(
         self,
         split: str = "train",
@@ -101,13 +105,14 @@ class SyntheticTasks(Mapping[str, Task]):
         data_dir: str | os.PathLike | None = None,
         programs: Sequence[SourceProgram] | None = None,
         sandbox: str | None = "local",
-        **config,
-    ):
+        **config: Any,
+    ) -> None:
         low, high = (bugs, bugs) if isinstance(bugs, int) else bugs
         self.config = GeneratorConfig(
             split=split, min_bugs=low, max_bugs=high, families=tuple(families), sources=tuple(sources), **config
         )
         self.data_dir = data_dir
+        self.name = "synthetic"
         self._pool = SandboxPool(sandbox)
         self._all_programs = list(programs) if programs is not None else None
         self._programs: list[SourceProgram] | None = None
@@ -157,12 +162,12 @@ class SyntheticTasks(Mapping[str, Task]):
             self._programs = programs
         return self._programs
 
-    def sample(self, rng) -> str:
+    def sample(self, rng: Rng) -> str:
         """Generate a new task from ``rng`` (a numpy Generator or ``random.Random``); return its id."""
-        if hasattr(rng, "integers"):
-            seed = int(rng.integers(0, 2**63 - 1))
-        else:
+        if isinstance(rng, random.Random):
             seed = rng.getrandbits(63)
+        else:
+            seed = int(rng.integers(0, 2**63 - 1))
         return self.generate(seed).id
 
     def generate(self, seed: int) -> Task:
