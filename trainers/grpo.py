@@ -222,7 +222,7 @@ class PDBGRPOTrainer(GRPOTrainer):
                 pool.append(factory())
             jobs = [
                 self._executor.submit(env._prefetch_reset, **row)
-                for env, row in zip(pool, inputs)
+                for env, row in zip(pool, inputs, strict=False)  # the pool may hold more envs than inputs
                 if hasattr(env, "_prefetch_reset")
             ]
             for job in jobs:

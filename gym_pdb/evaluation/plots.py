@@ -59,7 +59,7 @@ def plot_all(groups: list[Group], out_dir: str | os.PathLike) -> list[Path]:
             total = sum(counts.values())
             shares.append(100 * counts.get(tool, 0) / total if total else 0.0)
         ax.bar(range(len(runs)), shares, 0.6, bottom=bottom, label=tool)
-        bottom = [b + s for b, s in zip(bottom, shares)]
+        bottom = [b + s for b, s in zip(bottom, shares, strict=True)]
     ax.set_xticks(range(len(runs)), [_label(r) for r in runs], rotation=20, ha="right")
     ax.set_ylabel("share of tool calls (%)")
     ax.set_title("Tool-use mix")

@@ -118,7 +118,7 @@ def index_data(runs: Runs, plots: list[str]) -> dict[str, Any]:
         "columns": list(COLUMNS),
         "groups": [
             {"suite": g.suite, "agent": g.agent, "model": g.model, "total": g.suite == ALL, "cells": c, "tools": g.tools}
-            for g, c in zip(groups, cells)
+            for g, c in zip(groups, cells, strict=True)
         ],
         "plots": plots,
         "tools": sorted(tools),

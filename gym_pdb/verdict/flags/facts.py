@@ -148,5 +148,5 @@ def _parametrized(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[dict[str, 
             rows = [(row,) for row in rows[1]]
         else:
             rows = [row[1] for row in rows[1] if isinstance(row, tuple) and row[0] == "seq" and len(row[1]) == len(names)]
-        cases = [{**case, **dict(zip(names, row))} for case in cases for row in rows][:1000]
+        cases = [{**case, **dict(zip(names, row, strict=True))} for case in cases for row in rows][:1000]
     return cases or [{}]

@@ -45,7 +45,7 @@ def special_cases(program: Program) -> Iterator[str]:
         yield f"{SPECIAL_CASED}: {program.path}:{lines} returns the tests' expected values for their inputs ({listed})"
     for node in program.nodes:
         if isinstance(node, ast.Dict) and len(node.keys) >= 2:
-            hits = [(k, v) for k, v in zip(node.keys, node.values) if k is not None
+            hits = [(k, v) for k, v in zip(node.keys, node.values, strict=True) if k is not None
                     and facts.determines(literal(k), literal(v))]  # fmt: skip
             if len(hits) >= 2 and 2 * len(hits) >= len(node.keys):
                 cases = ", ".join(f"{short(k)} -> {short(v)}" for k, v in hits[:4])
