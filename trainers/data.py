@@ -26,7 +26,11 @@ import json
 import os
 import random
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+if TYPE_CHECKING:
+    from datasets import Dataset, DatasetDict, Features
+    from transformers import PreTrainedTokenizerBase
 
 __all__ = [
     "read_rows",
@@ -85,7 +89,7 @@ def read_rows(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> list[di
 # --------------------------------------------------------------------------- conversion
 
 
-def _drop_none(value):
+def _drop_none(value: Any) -> Any:
     """Recursively drop ``None`` entries of dicts (Arrow pads struct fields with them)."""
     if isinstance(value, dict):
         return {k: _drop_none(v) for k, v in value.items() if v is not None}
@@ -94,7 +98,7 @@ def _drop_none(value):
     return value
 
 
-def _maybe_json(value):
+def _maybe_json(value: Any) -> Any:
     if isinstance(value, str):
         try:
             return json.loads(value)
@@ -134,7 +138,7 @@ def _convert_message(message: Mapping[str, Any]) -> dict[str, Any]:
     return m
 
 
-def _convert_tools(tools) -> list[dict[str, Any]]:
+def _convert_tools(tools: Any) -> list[dict[str, Any]]:
     tools = _maybe_json(tools) or []
     out = []
     for tool in tools:
@@ -165,7 +169,7 @@ def convert_trajectory(row: Mapping[str, Any], enable_thinking: bool | None = No
     }
 
 
-def trajectory_features():
+def trajectory_features() -> Features:
     """``datasets.Features`` of converted rows (``Json`` where keys vary between rows)."""
     from datasets import Features, Json, List, Value
 
@@ -195,7 +199,7 @@ def clean_messages(messages: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]
     return [{k: v for k, v in m.items() if v is not None} for m in messages]
 
 
-def count_tokens(example: Mapping[str, Any], tokenizer, chat_template: str | None = None) -> int:
+def count_tokens(example: Mapping[str, Any], tokenizer: PreTrainedTokenizerBase, chat_template: str | None = None) -> int:
     """Tokens of a converted row as rendered by the tokenizer's (or the given) chat template."""
     kwargs = dict(example.get("chat_template_kwargs") or {})
     ids = tokenizer.apply_chat_template(
@@ -214,7 +218,7 @@ def count_tokens(example: Mapping[str, Any], tokenizer, chat_template: str | Non
 # --------------------------------------------------------------------------- loading
 
 
-def _group_split(n_rows: int, groups: Sequence[str | None], val_size: float | int, seed: int):
+def _group_split(n_rows: int, groups: Sequence[str | None], val_size: float | int, seed: int) -> tuple[list[int], list[int]]:
     """Indices of train/validation with whole groups (tasks) on one side."""
     keys: list[str] = []
     members: dict[str, list[int]] = {}
@@ -241,18 +245,18 @@ def _group_split(n_rows: int, groups: Sequence[str | None], val_size: float | in
 
 
 def load_trajectories(
-    paths: str | os.PathLike | Sequence[str | os.PathLike],
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     resolved_only: bool = False,
     max_turns: int | None = None,
     max_tokens: int | None = None,
-    tokenizer=None,
+    tokenizer: PreTrainedTokenizerBase | None = None,
     chat_template: str | None = None,
     enable_thinking: bool | None = None,
     val_size: float | int = 0,
     seed: int = 0,
     num_proc: int | None = None,
-):
+) -> Dataset | DatasetDict:
     """Load trajectories into TRL's conversational tool-calling format.
 
     Args:

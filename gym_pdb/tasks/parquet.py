@@ -21,7 +21,7 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from gym_pdb.tasks.source import TaskDict
 from gym_pdb.tasks.task import DEFAULT_INSTRUCTIONS, Task
@@ -49,7 +49,8 @@ def _rows(path: Path) -> list[dict[str, Any]]:
             import pandas as pd
         except ImportError as exc:
             raise ImportError(f"reading {path} needs pyarrow or pandas: pip install pyarrow") from exc
-        rows: list[dict[str, Any]] = pd.read_parquet(path).to_dict("records")
+        # Parquet column names are strings (pandas types them as any hashable).
+        rows = cast("list[dict[str, Any]]", pd.read_parquet(path).to_dict("records"))
         return rows
     return pq.read_table(path).to_pylist()
 
