@@ -28,6 +28,8 @@ import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
+from gym_pdb.tasks.parquet import maybe_json
+
 if TYPE_CHECKING:
     from datasets import Dataset, DatasetDict, Features
     from transformers import PreTrainedTokenizerBase
@@ -98,19 +100,10 @@ def _drop_none(value: Any) -> Any:
     return value
 
 
-def _maybe_json(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
 def _convert_tool_call(call: Mapping[str, Any]) -> dict[str, Any]:
     call = _drop_none(dict(call))
     function = dict(call.get("function") or {k: call[k] for k in ("name", "arguments") if k in call})
-    arguments = _maybe_json(function.get("arguments", {}))
+    arguments = maybe_json(function.get("arguments", {}))
     if arguments is None or arguments == "":
         arguments = {}
     if not isinstance(arguments, dict):
@@ -139,10 +132,10 @@ def _convert_message(message: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _convert_tools(tools: Any) -> list[dict[str, Any]]:
-    tools = _maybe_json(tools) or []
+    tools = maybe_json(tools) or []
     out = []
     for tool in tools:
-        tool = _drop_none(_maybe_json(tool))
+        tool = _drop_none(maybe_json(tool))
         if "function" not in tool and "name" in tool:  # bare function schema
             tool = {"type": "function", "function": tool}
         out.append(tool)
@@ -151,11 +144,11 @@ def _convert_tools(tools: Any) -> list[dict[str, Any]]:
 
 def convert_trajectory(row: Mapping[str, Any], enable_thinking: bool | None = None) -> dict[str, Any]:
     """One trajectory row (OpenAI format) -> one TRL conversational row."""
-    messages = _maybe_json(row["messages"])
+    messages = maybe_json(row["messages"])
     messages = [_convert_message(_drop_none(dict(m))) for m in messages]
     thinking = row.get("enable_thinking") if enable_thinking is None else enable_thinking
     if thinking is None:
-        kwargs_in = _maybe_json(row.get("chat_template_kwargs")) or {}
+        kwargs_in = maybe_json(row.get("chat_template_kwargs")) or {}
         thinking = kwargs_in.get("enable_thinking", True)
     resolved = row.get("resolved")
     return {

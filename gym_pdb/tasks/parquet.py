@@ -55,8 +55,8 @@ def _rows(path: Path) -> list[dict[str, Any]]:
     return pq.read_table(path).to_pylist()
 
 
-def _maybe_json(value: Any) -> Any:
-    """A column as data: some writers store the nested columns as JSON text."""
+def maybe_json(value: Any) -> Any:
+    """A column as data: some writers store the nested columns (and tool-call arguments) as JSON text."""
     if isinstance(value, str):
         try:
             return json.loads(value)
@@ -67,15 +67,15 @@ def _maybe_json(value: Any) -> Any:
 
 def parse_record(row: Mapping[str, Any]) -> RLRecord:
     """Decode one row of the RL format."""
-    info = _maybe_json(row.get("extra_info")) or {}
-    files = _maybe_json(info.get("files")) or []
+    info = maybe_json(row.get("extra_info")) or {}
+    files = maybe_json(info.get("files")) or []
     if isinstance(files, Mapping):
         files = {str(path): str(text) for path, text in files.items()}
     else:
         files = {str(f["path"]): str(f["content"]) for f in files}
     statement = row.get("problem_statement") or ""
     if not statement:
-        prompt = _maybe_json(row.get("prompt")) or []
+        prompt = maybe_json(row.get("prompt")) or []
         if isinstance(prompt, list):
             statement = next((m.get("content", "") for m in prompt if m.get("role") == "user"), "")
     return RLRecord(
