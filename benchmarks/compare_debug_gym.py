@@ -39,7 +39,7 @@ from pathlib import Path
 
 import gym_pdb  # noqa: F401
 from gym_pdb.env import PDBEnv
-from gym_pdb.sandbox.local import default_python
+from gym_pdb.sandbox.local_confine import default_python
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_env import HostFloor, stats

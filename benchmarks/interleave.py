@@ -1,14 +1,16 @@
 """Compare bench_env's figures of two checkouts, measured in turns on the same machine.
 
     git worktree add /tmp/gym-pdb-base HEAD~1
-    python benchmarks/interleave.py --base /tmp/gym-pdb-base [--sandbox local|docker] [--rounds 3] [--reps 20]
+    python benchmarks/interleave.py --base /tmp/gym-pdb-base [--sandbox local|docker] [--rounds 3] [--reps 20] [--quick]
 
 Runs ``benchmarks/bench_env.py`` of this checkout and of ``--base`` one after
 the other, ``--rounds`` times, alternating which goes first, each with its own
 code on ``sys.path`` (the same interpreter and installed packages), so that
-the machine's load falls on both alike. Prints, per task and operation, the
-median over the rounds of each side's p50 and their ratio (this / base).
-It prints figures and passes or fails nothing.
+the machine's load falls on both alike. ``--quick`` times only reset, pdb
+``p`` and eval (bench_env's own way, with its ``timed``), in many short
+rounds: on a loaded machine, more turns beat longer runs. Prints, per task
+and operation, the median over the rounds of each side's p50 and their ratio
+(this / base). It prints figures and passes or fails nothing.
 """
 
 from __future__ import annotations
@@ -40,19 +42,53 @@ def run_bench(checkout: Path, sandbox: str, reps: int) -> dict:
         return json.loads(out.read_text())
 
 
+QUICK = """
+import json, sys
+sys.path.insert(0, {benchmarks!r})
+import bench_env
+from gym_pdb.env import PDBEnv
+
+report = {{"tasks": {{}}}}
+for suite, task_id in {tasks!r}:
+    env = PDBEnv(suite=suite, sandbox={sandbox!r})
+    env.reset(options={{"task_id": task_id}})
+    env.sandbox.wait_warm(60)
+    rows = {{"reset": bench_env.stats(bench_env.timed(lambda: env.reset(options={{"task_id": task_id}}), {reps}))}}
+    env.step("pdb start pytest test.py")
+    rows["pdb p (env.step)"] = bench_env.stats(bench_env.timed(lambda: env.step("pdb p 1+1"), {reps} * 5))
+    env.reset(options={{"task_id": task_id}})
+    rows["eval"] = bench_env.stats(bench_env.timed(lambda: env.step("eval"), {reps}, warmup=2))
+    report["tasks"][suite + "/" + task_id] = {{"env": rows}}
+    env.close()
+print(json.dumps(report))
+"""
+
+
+def run_quick(checkout: Path, sandbox: str, reps: int) -> dict:
+    sys.path.insert(0, str(HERE / "benchmarks"))
+    import bench_env
+
+    code = QUICK.format(benchmarks=str(checkout / "benchmarks"), tasks=bench_env.TASKS, sandbox=sandbox, reps=reps)
+    env = dict(os.environ, PYTHONPATH=str(checkout))
+    out = subprocess.run([sys.executable, "-c", code], cwd=checkout, env=env, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", required=True, help="a checkout of the commit to compare with")
     parser.add_argument("--sandbox", default="local")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--reps", type=int, default=20)
+    parser.add_argument("--quick", action="store_true", help="only reset, pdb p and eval")
     args = parser.parse_args()
+    bench = run_quick if args.quick else run_bench
     sides = {"this": HERE, "base": Path(args.base).resolve()}
     p50s: dict[tuple[str, str, str], list[float]] = {}
     for round_ in range(args.rounds):
         order = list(sides) if round_ % 2 == 0 else list(reversed(sides))
         for side in order:
-            report = run_bench(sides[side], args.sandbox, args.reps)
+            report = bench(sides[side], args.sandbox, args.reps)
             for task, rows in report["tasks"].items():
                 for op in OPERATIONS:
                     if op in rows["env"]:

@@ -29,5 +29,8 @@ except FileNotFoundError:
         exit 1
     fi
 fi
+# Lint and type-check first (configured in pyproject.toml); any finding fails.
+"$venv/bin/python" -m ruff check
+"$venv/bin/python" -m mypy
 # pytest exits 5 when it collected no test: that fails here as any other error.
 exec "$venv/bin/python" -m pytest tests -p no:cacheprovider -q -ra "${@:2}"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gym_pdb.sandbox.bwrap import children
-from gym_pdb.sandbox.local import uid_processes
+from gym_pdb.sandbox.local_housekeeping import uid_processes
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data" / "swe-pdb"

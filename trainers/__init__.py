@@ -14,6 +14,7 @@ Submodules are imported on first use, so ``import trainers`` stays light.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 _EXPORTS = {
     "load_trajectories": "trainers.data",
@@ -34,7 +35,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'trainers' has no attribute {name!r}")

@@ -26,7 +26,13 @@ import json
 import os
 import random
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+from gym_pdb.tasks.parquet import maybe_json
+
+if TYPE_CHECKING:
+    from datasets import Dataset, DatasetDict, Features
+    from transformers import PreTrainedTokenizerBase
 
 __all__ = [
     "read_rows",
@@ -85,7 +91,7 @@ def read_rows(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> list[di
 # --------------------------------------------------------------------------- conversion
 
 
-def _drop_none(value):
+def _drop_none(value: Any) -> Any:
     """Recursively drop ``None`` entries of dicts (Arrow pads struct fields with them)."""
     if isinstance(value, dict):
         return {k: _drop_none(v) for k, v in value.items() if v is not None}
@@ -94,19 +100,10 @@ def _drop_none(value):
     return value
 
 
-def _maybe_json(value):
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
 def _convert_tool_call(call: Mapping[str, Any]) -> dict[str, Any]:
     call = _drop_none(dict(call))
     function = dict(call.get("function") or {k: call[k] for k in ("name", "arguments") if k in call})
-    arguments = _maybe_json(function.get("arguments", {}))
+    arguments = maybe_json(function.get("arguments", {}))
     if arguments is None or arguments == "":
         arguments = {}
     if not isinstance(arguments, dict):
@@ -134,11 +131,11 @@ def _convert_message(message: Mapping[str, Any]) -> dict[str, Any]:
     return m
 
 
-def _convert_tools(tools) -> list[dict[str, Any]]:
-    tools = _maybe_json(tools) or []
+def _convert_tools(tools: Any) -> list[dict[str, Any]]:
+    tools = maybe_json(tools) or []
     out = []
     for tool in tools:
-        tool = _drop_none(_maybe_json(tool))
+        tool = _drop_none(maybe_json(tool))
         if "function" not in tool and "name" in tool:  # bare function schema
             tool = {"type": "function", "function": tool}
         out.append(tool)
@@ -147,11 +144,11 @@ def _convert_tools(tools) -> list[dict[str, Any]]:
 
 def convert_trajectory(row: Mapping[str, Any], enable_thinking: bool | None = None) -> dict[str, Any]:
     """One trajectory row (OpenAI format) -> one TRL conversational row."""
-    messages = _maybe_json(row["messages"])
+    messages = maybe_json(row["messages"])
     messages = [_convert_message(_drop_none(dict(m))) for m in messages]
     thinking = row.get("enable_thinking") if enable_thinking is None else enable_thinking
     if thinking is None:
-        kwargs_in = _maybe_json(row.get("chat_template_kwargs")) or {}
+        kwargs_in = maybe_json(row.get("chat_template_kwargs")) or {}
         thinking = kwargs_in.get("enable_thinking", True)
     resolved = row.get("resolved")
     return {
@@ -165,7 +162,7 @@ def convert_trajectory(row: Mapping[str, Any], enable_thinking: bool | None = No
     }
 
 
-def trajectory_features():
+def trajectory_features() -> Features:
     """``datasets.Features`` of converted rows (``Json`` where keys vary between rows)."""
     from datasets import Features, Json, List, Value
 
@@ -195,7 +192,7 @@ def clean_messages(messages: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]
     return [{k: v for k, v in m.items() if v is not None} for m in messages]
 
 
-def count_tokens(example: Mapping[str, Any], tokenizer, chat_template: str | None = None) -> int:
+def count_tokens(example: Mapping[str, Any], tokenizer: PreTrainedTokenizerBase, chat_template: str | None = None) -> int:
     """Tokens of a converted row as rendered by the tokenizer's (or the given) chat template."""
     kwargs = dict(example.get("chat_template_kwargs") or {})
     ids = tokenizer.apply_chat_template(
@@ -214,7 +211,7 @@ def count_tokens(example: Mapping[str, Any], tokenizer, chat_template: str | Non
 # --------------------------------------------------------------------------- loading
 
 
-def _group_split(n_rows: int, groups: Sequence[str | None], val_size: float | int, seed: int):
+def _group_split(n_rows: int, groups: Sequence[str | None], val_size: float | int, seed: int) -> tuple[list[int], list[int]]:
     """Indices of train/validation with whole groups (tasks) on one side."""
     keys: list[str] = []
     members: dict[str, list[int]] = {}
@@ -241,18 +238,18 @@ def _group_split(n_rows: int, groups: Sequence[str | None], val_size: float | in
 
 
 def load_trajectories(
-    paths: str | os.PathLike | Sequence[str | os.PathLike],
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     resolved_only: bool = False,
     max_turns: int | None = None,
     max_tokens: int | None = None,
-    tokenizer=None,
+    tokenizer: PreTrainedTokenizerBase | None = None,
     chat_template: str | None = None,
     enable_thinking: bool | None = None,
     val_size: float | int = 0,
     seed: int = 0,
     num_proc: int | None = None,
-):
+) -> Dataset | DatasetDict:
     """Load trajectories into TRL's conversational tool-calling format.
 
     Args:

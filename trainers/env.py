@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 import gymnasium as gym
 
@@ -37,6 +37,10 @@ from gym_pdb.tools import DEFAULT_TOOLS, TOOLS, Tool
 from gym_pdb.verdict import reward as rewards
 
 from .tool_methods import tool_method
+
+if TYPE_CHECKING:
+    from gym_pdb.env import PDBEnv
+    from gym_pdb.serve.remote import RemotePDBEnv
 
 __all__ = [
     "SYSTEM_PROMPT",
@@ -236,10 +240,10 @@ class PDBEpisode:
     def get_reward(self) -> float:
         """The episode's reward: the env's verdict on its last test run (``gym_pdb.verdict.reward``)."""
         self._finish()
-        env = self.env.unwrapped
         if self.remote:  # the server's verdict, from the same reward definition
-            state = env.state()
+            state = cast("RemotePDBEnv", self.env.unwrapped).state()
             return float(state.progress) if self.reward_kind == "fraction" else float(state.resolved)
+        env = cast("PDBEnv", self.env.unwrapped)  # made by gym.make of a PDB-*-v0 id
         mode = "fraction" if self.reward_kind == "fraction" else "sparse"
         return rewards.reward(env.last_eval, mode, ended=True, integrity=env.integrity)
 

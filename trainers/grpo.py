@@ -27,7 +27,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from trl import GRPOConfig, GRPOTrainer, ModelConfig, TrlParser, get_peft_config
 
@@ -37,6 +37,12 @@ from gym_pdb.tools import DEFAULT_TOOLS
 from .env import SYSTEM_PROMPT, env_factory, load_tasks, served_env_id
 from .models import load_for_training, save_trained
 from .sft import bf16_default
+
+if TYPE_CHECKING:
+    import torch
+    from datasets import Dataset
+    from peft import PeftConfig
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +77,7 @@ class PDBGRPOConfig(GRPOConfig):
     vllm_mode: str = field(default="colocate", metadata={"help": "`colocate` or `server` (trl vllm-serve)."})
     logging_steps: float = field(default=1, metadata={"help": "Log every N steps."})
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.bf16 is None and not self.fp16:
             self.bf16 = bf16_default()
         super().__post_init__()
@@ -119,7 +125,7 @@ class GRPOTaskArguments:
         sandbox_factory(self.sandbox)  # a registered kind, or a ValueError naming them
 
 
-def task_dataset(task_ids: Sequence[str], system_prompt: str | None = SYSTEM_PROMPT):
+def task_dataset(task_ids: Sequence[str], system_prompt: str | None = SYSTEM_PROMPT) -> Dataset:
     """GRPO rows: a conversational prompt whose user turn the environment fills in, and the task id."""
     from datasets import Dataset
 
@@ -145,8 +151,8 @@ class _ToolRound:
         self.jobs: dict[int, tuple[dict, list[tuple[str, dict]], Future, list[int]]] = {}
 
     def wrap(self, i: int) -> dict:
-        def bind(name):
-            def call(**arguments):
+        def bind(name: str) -> Callable[..., Any]:
+            def call(**arguments: Any) -> Any:
                 return self.call(i, name, arguments)
 
             call.__name__ = name
@@ -211,7 +217,7 @@ class PDBGRPOTrainer(GRPOTrainer):
     Extra keyword: ``tool_workers`` (threads; 0 leaves TRL's sequential loop as it is).
     """
 
-    def __init__(self, *args, tool_workers: int = 32, **kwargs):
+    def __init__(self, *args: Any, tool_workers: int = 32, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.tool_workers = tool_workers
         self._executor = (
@@ -221,28 +227,33 @@ class PDBGRPOTrainer(GRPOTrainer):
     def _parallel(self) -> bool:
         return self._executor is not None and self.environment_factories is not None and not self._multi_environment
 
-    def _generate_and_score_completions(self, inputs):
-        if self._parallel():
+    def _generate_and_score_completions(self, inputs: list[dict[str, torch.Tensor | Any]]) -> dict[str, torch.Tensor | Any]:
+        executor = self._executor
+        if executor is not None and self._parallel():
             pool = self._environment_pool[None]
-            factory = self.environment_factories[None]
+            # TRL keys its one factory by None, though it types the keys as str.
+            factory = self.environment_factories[None]  # type: ignore[index]
             while len(pool) < len(inputs):
                 pool.append(factory())
             jobs = [
-                self._executor.submit(env._prefetch_reset, **row)
-                for env, row in zip(pool, inputs)
+                executor.submit(env._prefetch_reset, **row)
+                for env, row in zip(pool, inputs, strict=False)  # the pool may hold more envs than inputs
                 if hasattr(env, "_prefetch_reset")
             ]
             for job in jobs:
                 job.result()
         return super()._generate_and_score_completions(inputs)
 
-    def _tool_call_loop(self, prompts, prompt_ids, completion_ids, completions, *args, **kwargs):
-        if self._parallel():
-            tool_round = _ToolRound(completions, self._sync_tool_dicts, self._executor)
+    def _tool_call_loop(
+        self, prompts: Any, prompt_ids: Any, completion_ids: Any, completions: Any, *args: Any, **kwargs: Any
+    ) -> Any:  # TRL's private loop, untyped there
+        executor = self._executor
+        if executor is not None and self._parallel():
+            tool_round = _ToolRound(completions, self._sync_tool_dicts, executor)
             self._sync_tool_dicts = [tool_round.wrap(i) for i in range(len(completions))]
         result = super()._tool_call_loop(prompts, prompt_ids, completion_ids, completions, *args, **kwargs)
-        if self._parallel() and self.environments:
-            finishing = [self._executor.submit(env._finish) for env in self.environments if hasattr(env, "_finish")]
+        if executor is not None and self._parallel() and self.environments:
+            finishing = [executor.submit(env._finish) for env in self.environments if hasattr(env, "_finish")]
             for job in finishing:
                 job.result()
         return result
@@ -258,13 +269,13 @@ class PDBGRPOTrainer(GRPOTrainer):
 
 
 def build_grpo_trainer(
-    model,
-    tokenizer,
+    model: PreTrainedModel | str,
+    tokenizer: PreTrainedTokenizerBase,
     train_tasks: Sequence[str],
     eval_tasks: Sequence[str] | None = None,
     args: GRPOConfig | None = None,
     task_args: GRPOTaskArguments | None = None,
-    peft_config=None,
+    peft_config: PeftConfig | None = None,
     **kwargs: Any,
 ) -> PDBGRPOTrainer:
     """A GRPO trainer over gym-pdb episodes of ``train_tasks`` (validated on ``eval_tasks``)."""
@@ -280,7 +291,10 @@ def build_grpo_trainer(
     if eval_dataset is None and args.eval_strategy != "no":
         args.eval_strategy = "no"
     if task_args.enable_thinking is not None:
-        args.chat_template_kwargs = {**(args.chat_template_kwargs or {}), "enable_thinking": task_args.enable_thinking}
+        template_kwargs = args.chat_template_kwargs or {}
+        if isinstance(template_kwargs, str):  # JSON, when set after the config's __post_init__ parsed it
+            template_kwargs = json.loads(template_kwargs)
+        args.chat_template_kwargs = {**template_kwargs, "enable_thinking": task_args.enable_thinking}
     env_kwargs = json.loads(task_args.env_kwargs) if isinstance(task_args.env_kwargs, str) else task_args.env_kwargs
     factory = env_factory(
         index,
@@ -306,8 +320,9 @@ def build_grpo_trainer(
     )
 
 
-def parse_args(argv: Sequence[str] | None = None):
-    parser = TrlParser((GRPOTaskArguments, PDBGRPOConfig, ModelConfig))
+def parse_args(argv: Sequence[str] | None = None) -> tuple[Any, ...]:
+    # transformers types the dataclasses as DataClassType, a NewType no class is without a cast.
+    parser = TrlParser((GRPOTaskArguments, PDBGRPOConfig, ModelConfig))  # type: ignore[arg-type]
     return parser.parse_args_and_config(args=argv)
 
 

@@ -8,7 +8,11 @@ GPU check use these, as no hub is reachable there.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase, Qwen3Config
 
 RANDOM_PREFIX = "random-qwen3:"
 
@@ -33,13 +37,13 @@ QWEN3_SIZES: dict[str, dict[str, Any]] = {
 }
 
 
-def qwen3_config(size: str = "tiny", **overrides):
+def qwen3_config(size: str = "tiny", **overrides: Any) -> Qwen3Config:
     from transformers import Qwen3Config
 
     size = size.lower()
     if size not in QWEN3_SIZES:
         raise ValueError(f"unknown random Qwen3 size {size!r}; choose from {sorted(QWEN3_SIZES)}")
-    kwargs = dict(
+    kwargs: dict[str, Any] = dict(
         vocab_size=151936,
         max_position_embeddings=40960,
         rope_theta=1_000_000.0,
@@ -54,7 +58,7 @@ def qwen3_config(size: str = "tiny", **overrides):
     return Qwen3Config(**kwargs)
 
 
-def random_qwen3(size: str = "tiny", seed: int = 0, dtype=None, **overrides):
+def random_qwen3(size: str = "tiny", seed: int = 0, dtype: torch.dtype | None = None, **overrides: Any) -> PreTrainedModel:
     """A Qwen3 causal LM with random weights (deterministic for a seed)."""
     import torch
     from transformers import AutoModelForCausalLM
@@ -76,7 +80,7 @@ def tokenizer_for(name_or_path: str | None) -> str | None:
     return "offline-qwen3" if is_random_spec(name_or_path) else name_or_path
 
 
-def load_model(name_or_path: str, dtype: str | None = "auto", attn_implementation: str | None = None, **kwargs):
+def load_model(name_or_path: str, dtype: str | None = "auto", attn_implementation: str | None = None, **kwargs: Any) -> PreTrainedModel:
     """Load a causal LM by hub id / folder, or build a random one from ``random-qwen3:<size>``."""
     import torch
     from transformers import AutoModelForCausalLM
@@ -94,7 +98,8 @@ def load_model(name_or_path: str, dtype: str | None = "auto", attn_implementatio
     return AutoModelForCausalLM.from_pretrained(name_or_path, **init)
 
 
-def load_for_training(model_args: Any, trust_remote_code: bool, tokenizer_name_or_path: str | None, chat_template: str):
+def load_for_training(model_args: Any, trust_remote_code: bool, tokenizer_name_or_path: str | None, chat_template: str
+) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
     """The tokenizer (with its chat template) and the model named by TRL's ``ModelConfig``."""
     from .tokenizer import load_tokenizer
 

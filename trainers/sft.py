@@ -18,12 +18,17 @@ import importlib.util
 import logging
 import sys
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from trl import ModelConfig, SFTConfig, SFTTrainer, TrlParser, get_peft_config
 
 from .data import load_trajectories
 from .models import load_for_training, save_trained
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+    from peft import PeftConfig
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 logger = logging.getLogger(__name__)
 
@@ -64,14 +69,15 @@ class PDBSFTConfig(SFTConfig):
     )
     max_length: int | None = field(default=23000, metadata={"help": "Maximum tokens per trajectory (paper: 23,000)."})
     assistant_only_loss: bool = field(default=True, metadata={"help": "Loss on assistant turns only."})
-    use_liger_kernel: bool | None = field(
+    # None until __post_init__ picks the default, a bool from then on.
+    use_liger_kernel: bool | None = field(  # type: ignore[assignment]
         default=None,
         metadata={"help": "Liger kernels (default: on when liger-kernel is installed and CUDA is present)."},
     )
     logging_steps: float = field(default=1, metadata={"help": "Log every N steps."})
     save_strategy: str = field(default="epoch", metadata={"help": "When to save checkpoints."})
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.bf16 is None and not self.fp16:
             self.bf16 = bf16_default()
         if self.use_liger_kernel is None:
@@ -105,10 +111,12 @@ class SFTDataArguments:
     seed_split: int = field(default=0, metadata={"help": "Seed of the train/validation split."})
 
 
-def load_sft_datasets(data_args: SFTDataArguments, tokenizer, max_length: int | None, num_proc: int | None = None):
+def load_sft_datasets(
+    data_args: SFTDataArguments, tokenizer: PreTrainedTokenizerBase, max_length: int | None, num_proc: int | None = None
+) -> tuple[Dataset, Dataset | None]:
     """Train and (optional) validation datasets for ``data_args``."""
     max_tokens = data_args.max_tokens if data_args.max_tokens is not None else max_length
-    common = dict(
+    common: dict[str, Any] = dict(
         resolved_only=data_args.resolved_only,
         max_turns=data_args.max_turns,
         max_tokens=max_tokens,
@@ -132,13 +140,13 @@ def load_sft_datasets(data_args: SFTDataArguments, tokenizer, max_length: int | 
 
 
 def build_sft_trainer(
-    model,
-    tokenizer,
-    train_dataset,
-    eval_dataset=None,
+    model: PreTrainedModel | str,
+    tokenizer: PreTrainedTokenizerBase,
+    train_dataset: Dataset,
+    eval_dataset: Dataset | None = None,
     args: SFTConfig | None = None,
-    peft_config=None,
-    **kwargs,
+    peft_config: PeftConfig | None = None,
+    **kwargs: Any,
 ) -> SFTTrainer:
     """An ``SFTTrainer`` over converted trajectories (see :func:`trainers.data.load_trajectories`)."""
     args = args or PDBSFTConfig()
@@ -155,8 +163,9 @@ def build_sft_trainer(
     )
 
 
-def parse_args(argv: Sequence[str] | None = None):
-    parser = TrlParser((SFTDataArguments, PDBSFTConfig, ModelConfig))
+def parse_args(argv: Sequence[str] | None = None) -> tuple[Any, ...]:
+    # transformers types the dataclasses as DataClassType, a NewType no class is without a cast.
+    parser = TrlParser((SFTDataArguments, PDBSFTConfig, ModelConfig))  # type: ignore[arg-type]
     return parser.parse_args_and_config(args=argv)
 
 

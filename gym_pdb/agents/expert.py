@@ -214,7 +214,7 @@ def _focus(old: list[str], i1: int, i2: int) -> int:
     return min(i1 + 1, len(old))
 
 
-def _semantic(ops: list[tuple[int, int, int, int]], old: list[str], new: list[str], buggy: str, gold: str):
+def _semantic(ops: list[tuple[int, int, int, int]], old: list[str], new: list[str], buggy: str, gold: str) -> list[tuple[int, int, int, int]]:
     """The ops that change the program's AST, if applying only them gives the gold's AST; else all."""
     base, target = _canonical(buggy), _canonical(gold)
     if base is None or target is None:
@@ -322,7 +322,7 @@ def _header(stmt: ast.stmt) -> list[ast.AST]:
         return [stmt.target, stmt.value]
     if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-        read_targets = [t for t in targets if not isinstance(t, (ast.Name, ast.Tuple, ast.List))]
+        read_targets: list[ast.AST] = [t for t in targets if not isinstance(t, (ast.Name, ast.Tuple, ast.List))]
         return read_targets + ([stmt.value] if stmt.value is not None else [])
     return [stmt]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+from types import ModuleType
 from typing import Any, Callable, TextIO
 
 from gym_pdb.actions import ParseError, parse_action, usage
@@ -46,7 +47,7 @@ class HumanAgent(Agent):
         self._out = out or sys.stdout
         self._calls = 0
         self._words: list[str] = []
-        self._readline = None
+        self._readline: ModuleType | None = None
         if read is None:
             self._setup_readline(history_file or user_cache_dir() / "play_history")
 
@@ -96,7 +97,7 @@ class HumanAgent(Agent):
 
     def _read_code(self) -> str | None:
         self._print(f"New code; end with a line holding only '{END_OF_CODE}'.")
-        lines = []
+        lines: list[str] = []
         while True:
             try:
                 line = self._read(CODE_PROMPT)
@@ -109,7 +110,7 @@ class HumanAgent(Agent):
     def _print(self, text: str) -> None:
         print(text, file=self._out, flush=True)
 
-    def _setup_readline(self, history_file: str | os.PathLike) -> None:
+    def _setup_readline(self, history_file: str | os.PathLike[str]) -> None:
         try:
             import readline
         except ImportError:  # not every platform has it; play still works

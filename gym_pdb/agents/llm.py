@@ -125,7 +125,7 @@ class ChatClient:
             kwargs["extra_body"] = extra
         tries = [0]
 
-        def call():
+        def call() -> Any:  # an openai ChatCompletion
             tries[0] += 1
             return self.client.chat.completions.create(**kwargs)
 

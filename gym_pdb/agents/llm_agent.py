@@ -8,6 +8,7 @@ from gym_pdb.agents.base import Agent, Turn, tool_call
 from gym_pdb.agents.context import estimate_tokens, fit_context
 from gym_pdb.agents.llm import ChatClient, Completion, LLMConfig
 from gym_pdb.agents.tool_parsing import parse_tool_calls, split_thinking
+from gym_pdb.tasks.task import Task
 
 REPLY_RESERVE = 4096
 
@@ -32,7 +33,7 @@ class LLMAgent(Agent):
     def system_prompt(self) -> str:
         return self.prompt
 
-    def reset(self, task, observation: str) -> None:
+    def reset(self, task: Task, observation: str) -> None:
         self._calls = 0
 
     def act(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Turn:

@@ -14,7 +14,7 @@ import time
 import traceback
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 import gymnasium as gym
 
@@ -22,6 +22,9 @@ from gym_pdb.agents.base import Agent, Usage
 from gym_pdb.agents.llm import LLMError
 from gym_pdb.agents.prompts import NOT_EXECUTED, no_tool_call_message
 from gym_pdb.agents.steps import add_step, turn_record
+
+if TYPE_CHECKING:
+    from gym_pdb.env import PDBEnv
 
 
 @dataclass
@@ -62,7 +65,7 @@ def run_episode(
 ) -> Episode:
     """Play one episode of ``agent`` on ``env`` (the task ``task_id``, else one drawn with ``seed``)."""
     start = time.perf_counter()
-    pdb_env = env.unwrapped
+    pdb_env = _pdb_env(env)
     options = {"task_id": task_id} if task_id is not None else None
     episode = Episode(task_id=task_id or "", suite="")
     try:
@@ -74,6 +77,7 @@ def run_episode(
         return episode
     episode.timings["reset"] = time.perf_counter() - start
     task = pdb_env.task
+    assert task is not None, "reset() sets the episode's task"
     episode.task_id, episode.suite = task.id, task.suite
     episode.original_files = dict(task.files)
     episode.gold_files = dict(task.gold_files) if task.gold_files else None
@@ -96,7 +100,14 @@ def run_episode(
     return episode
 
 
-def _play(env, agent: Agent, episode: Episode, max_steps: int, max_no_call: int, on_turn) -> None:
+def _pdb_env(env: gym.Env) -> PDBEnv:
+    """The gym-pdb environment under ``env``'s wrappers (the loop plays only those)."""
+    return cast("PDBEnv", env.unwrapped)
+
+
+def _play(
+    env: gym.Env, agent: Agent, episode: Episode, max_steps: int, max_no_call: int, on_turn: Callable[[Episode], None] | None
+) -> None:
     messages = episode.messages
     silent = 0
     while episode.turns < max_steps:
@@ -142,7 +153,7 @@ def _play(env, agent: Agent, episode: Episode, max_steps: int, max_no_call: int,
         episode.tests_passed, episode.tests_total = info.get("tests_passed", -1), info.get("tests_total", -1)
         episode.resolved = bool(info.get("resolved"))
         messages.append(_tool_message(first, observation))
-        add_step(record, action, info, reward, env_time, len(messages) - 1)
+        add_step(record, action, info, float(reward), env_time, len(messages) - 1)
         messages.extend(_tool_message(call, NOT_EXECUTED) for call in rest)
         if on_turn:
             on_turn(episode)
@@ -163,4 +174,4 @@ def _tool_message(call: dict[str, Any], content: str) -> dict[str, Any]:
 
 def workspace_files(env: gym.Env) -> dict[str, str]:
     """The text of the episode's files now (the agent's edits included)."""
-    return env.unwrapped.workspace_files()
+    return _pdb_env(env).workspace_files()

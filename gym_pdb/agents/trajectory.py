@@ -62,7 +62,7 @@ def load_trajectory(path: str | os.PathLike, index: int = 0) -> dict[str, Any]:
 
 def patch(before: dict[str, str], after: dict[str, str]) -> str:
     """A unified diff of the files the episode changed (``a/`` before, ``b/`` after)."""
-    chunks = []
+    chunks: list[str] = []
     for path in sorted(set(before) | set(after)):
         old, new = before.get(path), after.get(path)
         if old == new:

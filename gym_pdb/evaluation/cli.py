@@ -42,7 +42,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     _add_play(sub)
 
 
-def _add_eval(sub) -> None:
+def _add_eval(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "eval",
         help="evaluate an agent on one or more suites",
@@ -156,7 +156,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_summarize(sub) -> None:
+def _add_summarize(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("summarize", help="summarize runs: resolve rates, tool use, plots")
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     p.add_argument("--format", choices=["terminal", "markdown"], default="terminal")
@@ -185,7 +185,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_replay(sub) -> None:
+def _add_replay(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("replay", help="re-run a trajectory's tool calls and report differing observations")
     p.add_argument("trajectory", metavar="TRAJECTORY", help="a .json trajectory, or a .jsonl file (see --index)")
     p.add_argument("--index", type=int, default=0, help="the row of a .jsonl file (default 0)")
@@ -217,7 +217,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _add_play(sub) -> None:
+def _add_play(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("play", help="play an env in the terminal (the human agent)")
     p.add_argument("--env", default="PDB-Demo-v0")
     p.add_argument("--task", help="the task id (default: one drawn at random)")

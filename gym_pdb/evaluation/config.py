@@ -7,10 +7,15 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gym_pdb.agents.llm import LLMConfig
 from gym_pdb.sandbox.kinds import sandbox_factory
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+C = TypeVar("C", bound="DataclassInstance")
 
 
 @dataclass
@@ -65,7 +70,7 @@ class EvalConfig:
         return from_dict(cls, data)
 
 
-def from_dict(cls, data: dict[str, Any], where: str = "config"):
+def from_dict(cls: type[C], data: dict[str, Any], where: str = "config") -> C:
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gym_pdb.evaluation.summary import ALL, Group
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 PLOTS = ("resolve_rate_by_suite.png", "tool_mix.png", "resolve_rate_by_budget.png")
 
@@ -30,7 +34,9 @@ def plot_all(groups: list[Group], out_dir: str | os.PathLike) -> list[Path]:
     fig, ax = plt.subplots(figsize=(max(5, 1.3 * len(suites) * max(1, len(runs)) ** 0.5 + 2), 4))
     width = 0.8 / max(1, len(runs))
     for i, run in enumerate(runs):
-        xs, ys, errs = [], [], [[], []]
+        xs: list[float] = []
+        ys: list[float] = []
+        errs: list[list[float]] = [[], []]
         for j, suite in enumerate(suites):
             g = by_key.get((suite, *run))
             if g is None or not g.episodes:
@@ -59,7 +65,7 @@ def plot_all(groups: list[Group], out_dir: str | os.PathLike) -> list[Path]:
             total = sum(counts.values())
             shares.append(100 * counts.get(tool, 0) / total if total else 0.0)
         ax.bar(range(len(runs)), shares, 0.6, bottom=bottom, label=tool)
-        bottom = [b + s for b, s in zip(bottom, shares)]
+        bottom = [b + s for b, s in zip(bottom, shares, strict=True)]
     ax.set_xticks(range(len(runs)), [_label(r) for r in runs], rotation=20, ha="right")
     ax.set_ylabel("share of tool calls (%)")
     ax.set_title("Tool-use mix")
@@ -103,7 +109,7 @@ def _merge(groups: list[Group]) -> Group:
     return total
 
 
-def _save(fig, path) -> None:
+def _save(fig: Figure, path: str | Path) -> None:
     import matplotlib.pyplot as plt
 
     fig.tight_layout()

@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TextIO, cast
 
 import gymnasium as gym
 
@@ -28,7 +28,16 @@ from gym_pdb.evaluation.progress import Progress
 from gym_pdb.evaluation.results import CONFIG, RESULTS, append_row, finished, read_rows, record_episode, safe_name
 from gym_pdb.evaluation.selection import TaskRef, select_tasks
 
+if TYPE_CHECKING:
+    from gym_pdb.env import PDBEnv
+
 EnvFactory = Callable[..., gym.Env]  # (env_id, agent, tasks=None) -> env
+WorkerEnvFactory = Callable[[str, Agent], gym.Env]
+
+
+def _unwrapped(env: gym.Env) -> PDBEnv:
+    """The gym-pdb environment of a suite (the runner makes only those)."""
+    return cast("PDBEnv", env.unwrapped)
 
 
 class EvalError(RuntimeError):
@@ -128,7 +137,7 @@ def run_eval(
             print(f"resuming {run_dir}: {result.skipped} episodes done, {len(refs)} to run", file=out)
 
         # A generated suite's tasks live in the mapping that made them: the workers share it.
-        shared = {e: env.unwrapped.tasks for e, env in suites.items() if env.unwrapped.tasks.unbounded}
+        shared = {e: _unwrapped(env).tasks for e, env in suites.items() if _unwrapped(env).tasks.unbounded}
 
         def make_worker_env(env_id: str, agent: Agent) -> gym.Env:
             return make_env(env_id, agent, shared[env_id]) if env_id in shared else make_env(env_id, agent)
@@ -147,13 +156,13 @@ def run_eval(
     finally:
         for env in suites.values():
             env.close()
-            env.unwrapped.tasks.close()
+            _unwrapped(env).tasks.close()
     result.wall_time = time.monotonic() - started
     return result
 
 
 def _select(
-    config: EvalConfig, suites: dict[str, gym.Env], make_env, make_agent_fn
+    config: EvalConfig, suites: dict[str, gym.Env], make_env: EnvFactory, make_agent_fn: Callable[[], Agent]
 ) -> tuple[list[TaskRef], list[str], str]:
     """The tasks to run, notes on the selection, and the model's name."""
     try:
@@ -161,9 +170,9 @@ def _select(
     except (ValueError, LLMError) as exc:
         raise EvalError(str(exc)) from exc
 
-    def open_suite(env_id: str):
+    def open_suite(env_id: str) -> PDBEnv:
         suites[env_id] = make_env(env_id, probe)
-        return suites[env_id].unwrapped
+        return _unwrapped(suites[env_id])
 
     try:
         refs, notes = select_tasks(
@@ -179,15 +188,22 @@ def _select(
     return refs, notes, model
 
 
-_DONE = object()
+_DONE: dict[str, Any] = {}  # a worker is done (compared by identity, never a row)
 
 
-def _run_parallel(config: EvalConfig, model: str, refs: list[TaskRef], run_dir: Path, make_env, make_agent_fn):
+def _run_parallel(
+    config: EvalConfig,
+    model: str,
+    refs: list[TaskRef],
+    run_dir: Path,
+    make_env: WorkerEnvFactory,
+    make_agent_fn: Callable[[], Agent],
+) -> Iterator[dict[str, Any]]:
     """Yield result rows as workers finish episodes."""
-    todo: queue.Queue = queue.Queue()
+    todo: queue.Queue[TaskRef] = queue.Queue()
     for ref in refs:
         todo.put(ref)
-    rows: queue.Queue = queue.Queue()
+    rows: queue.Queue[dict[str, Any]] = queue.Queue()
     stop = threading.Event()
     workers = [
         threading.Thread(
@@ -214,7 +230,16 @@ def _run_parallel(config: EvalConfig, model: str, refs: list[TaskRef], run_dir: 
             worker.join()
 
 
-def _worker(config, model, todo, rows, stop, run_dir, make_env, make_agent_fn) -> None:
+def _worker(
+    config: EvalConfig,
+    model: str,
+    todo: queue.Queue[TaskRef],
+    rows: queue.Queue[dict[str, Any]],
+    stop: threading.Event,
+    run_dir: Path,
+    make_env: WorkerEnvFactory,
+    make_agent_fn: Callable[[], Agent],
+) -> None:
     agent: Agent | None = None
     envs: dict[str, gym.Env] = {}
     try:

@@ -11,7 +11,7 @@ import math
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from gym_pdb.evaluation.results import read_rows
 from gym_pdb.tasks.registry import TASK_SOURCES
@@ -149,7 +149,7 @@ def format_table(groups: list[Group], fmt: str = "terminal") -> str:
         raise ValueError(f"format must be terminal or markdown, not {fmt!r}")
     widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(COLUMNS)]
 
-    def line(cells):
-        return "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=False))).rstrip()
 
     return "\n".join([line(COLUMNS), line(["-" * w for w in widths]), *map(line, rows)])

@@ -30,7 +30,7 @@ import signal
 import subprocess
 import sys
 import threading
-from typing import Sequence
+from typing import Sequence, overload
 
 BWRAP = "bwrap"
 #: the size of each private tmpfs (/tmp, /dev/shm, /run), as the Docker sandbox's /tmp
@@ -141,6 +141,18 @@ def children(pid: int) -> list[int]:
         except (OSError, ValueError, IndexError):
             continue
     return found
+
+
+@overload
+def program_code(code: int) -> int: ...
+
+
+@overload
+def program_code(code: None) -> None: ...
+
+
+@overload
+def program_code(code: int | None) -> int | None: ...
 
 
 def program_code(code: int | None) -> int | None:

@@ -59,7 +59,7 @@ def sandbox_prune(all: bool = False, out: TextIO | None = None) -> int:
     and processes, then Docker containers; exit status."""
     from gym_pdb.sandbox.base import SandboxError
     from gym_pdb.sandbox.docker import prune
-    from gym_pdb.sandbox.local import prune as prune_local
+    from gym_pdb.sandbox.local_housekeeping import prune as prune_local
 
     out = out or sys.stdout
     local = prune_local(all=all, log=lambda msg: print(msg, file=out))

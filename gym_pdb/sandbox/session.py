@@ -86,6 +86,12 @@ class PdbSession:
     def active(self) -> bool:
         return self._process is not None and self._process.alive()
 
+    @property
+    def _live(self) -> InteractiveProcess:
+        """The process of the session; only called once it has been spawned."""
+        assert self._process is not None, "no pdb session was spawned"
+        return self._process
+
     def start(self, runner: str, target: str) -> PdbReply:
         """(Re)start the debugger on ``target`` with ``runner`` (python or pytest)."""
         if runner not in RUNNERS:
@@ -214,7 +220,7 @@ class PdbSession:
                 reply.notes.insert(0, "The pdb session was restarted; breakpoints kept.")
                 return reply
         try:
-            self._process.write(line.encode() + b"\n")
+            self._live.write(line.encode() + b"\n")
         except SandboxError:
             return self._spawn()
         reply = self._read()
@@ -223,7 +229,7 @@ class PdbSession:
         return reply
 
     def _read(self, restarted: bool = False) -> PdbReply:
-        process = self._process
+        process = self._live
         data, found = process.read_until(self._sentinel, self.timeout, self.output_limit)
         if found:
             output, _, state = data.rpartition(self._state_mark)
@@ -252,7 +258,7 @@ class PdbSession:
         return reply
 
     def _timed_out(self, data: bytes, restarted: bool) -> PdbReply:
-        process = self._process
+        process = self._live
         process.interrupt()
         more, _ = process.read_until(self._sentinel, 0.5, self.output_limit)
         stack = self._clean(more)

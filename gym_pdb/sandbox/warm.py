@@ -145,13 +145,13 @@ class WarmPython:
                 raise SandboxError(f"the warm interpreter is gone: {exc}") from exc
             deadline = time.monotonic() + 10
             while True:
-                message = self._receive(deadline)
-                if message is None:
+                reply = self._receive(deadline)
+                if reply is None:
                     raise SandboxError("the warm interpreter did not answer")
-                if "error" in message:
-                    raise SandboxError(f"the warm interpreter could not fork: {message['error']}")
-                if message and "ready" not in message:
-                    return message
+                if "error" in reply:
+                    raise SandboxError(f"the warm interpreter could not fork: {reply['error']}")
+                if reply and "ready" not in reply:
+                    return reply
 
     def exit_code(self, pid: int, timeout: float) -> int | None:
         """The exit code of a child that has ended (the zygote reports it once it has reaped it)."""
@@ -246,18 +246,18 @@ class ForkedChild:
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        if self.returncode is None:
-            if not self._ended(timeout):
-                raise subprocess.TimeoutExpired(str(self.zygote_pid), timeout)
-            self._collect()
-        return self.returncode
+        if self.returncode is not None:
+            return self.returncode
+        if not self._ended(timeout):  # never without a timeout: _ended(None) blocks until the child ends
+            raise subprocess.TimeoutExpired(str(self.zygote_pid), timeout or 0.0)
+        return self._collect()
 
     def _ended(self, timeout: float | None) -> bool:
         if self._pidfd is None:
             return True
         return bool(select.select([self._pidfd], [], [], timeout)[0])
 
-    def _collect(self) -> None:
+    def _collect(self) -> int:
         if self._killed:  # its code is ours: no need to wait for the zygote's report
             code = self.zygote.exit_code(self.zygote_pid, timeout=0)
             if code is None:
@@ -269,6 +269,7 @@ class ForkedChild:
         if self._pidfd is not None:
             os.close(self._pidfd)
             self._pidfd = None
+        return self.returncode
 
     def send_signal(self, sig: int) -> None:
         if self._pidfd is not None:

@@ -18,10 +18,10 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 from openenv.core.env_server.mcp_environment import MCPEnvironment
@@ -53,7 +53,7 @@ class EpisodeSpec:
     def load(cls, env_id: str, sandbox: str = "local", **env_kwargs: Any) -> EpisodeSpec:
         """Load the env's tasks once (a suite, a folder, a generated stream), for every session to share."""
         sandbox_kwargs = dict(env_kwargs.pop("sandbox_kwargs", None) or {})
-        probe = gym.make(env_id, disable_env_checker=True, **env_kwargs).unwrapped
+        probe = cast(PDBEnv, gym.make(env_id, disable_env_checker=True, **env_kwargs).unwrapped)
         try:
             return cls(env_id, probe.tasks, probe.suite, sandbox, sandbox_kwargs, env_kwargs)
         finally:
@@ -152,6 +152,7 @@ class PDBEnvironment(MCPEnvironment):
     def _took(self, info: dict[str, Any]) -> None:
         """Remember the step's info and what ``state`` reports (on the session's thread, under the lock)."""
         env = self._env
+        assert env is not None  # called after a step of it
         self._last = info
         self._snapshot = {
             "files": env.workspace_files(),
@@ -185,7 +186,7 @@ class PDBEnvironment(MCPEnvironment):
             return await self._on_thread(self._step_impl, action)
         return await super().step_async(action, timeout_s=timeout_s, **kwargs)
 
-    async def _on_thread(self, fn, *args: Any, **kwargs: Any) -> Any:
+    async def _on_thread(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._thread, lambda: fn(*args, **kwargs))
 
@@ -254,7 +255,7 @@ class PDBEnvironment(MCPEnvironment):
             sandbox_kwargs=self.spec.sandbox_kwargs,
             **kwargs,
         )
-        return env.unwrapped
+        return cast(PDBEnv, env.unwrapped)
 
 
 def _version() -> str:

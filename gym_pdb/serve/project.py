@@ -20,7 +20,7 @@ import os
 import shlex
 import shutil
 import threading
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,10 +121,10 @@ class ProjectSandbox(LocalSandbox):
         self.forks_python = True
         self._warm = self._start_warm()
 
-    def _env(self, extra):
+    def _env(self, extra: Mapping[str, str] | None) -> dict[str, str]:
         return {**super()._env(extra), "GYM_PDB_CONFTEST": "1"}  # pdb's pytest runner loads the project's conftest.py
 
-    def reset_workspace(self, files, readonly=()) -> None:
+    def reset_workspace(self, files: Mapping[str, bytes], readonly: Sequence[str] = ()) -> None:
         """Nothing: the workspace is the user's project, never reset."""
 
     def _write(self, path: str, content: bytes, readonly: bool) -> None:
@@ -144,7 +144,7 @@ class ProjectWorkspace(Workspace):
     def __init__(self, sandbox: ProjectSandbox, task: Task):
         super().__init__(sandbox)
         self._task = task
-        self.files = task.files  # type: ignore[assignment]  # a live ProjectFiles mapping
+        self.files = task.files  # a live ProjectFiles mapping
 
 
 class ProjectEvalTool(Tool):
@@ -174,15 +174,19 @@ class Project:
         root = config.workspace
         files = ProjectFiles(root, HIDDEN)
         tests = [p for p in files if os.path.basename(p).startswith("test") and p.endswith(".py")]
-        self.task = Task(id=os.path.basename(root), suite="project", files=files, test_files=tests[:1] or ["test.py"],
+        # The task's files are the folder's, read live (a mapping, not the dict an episode's task holds).
+        self.task = Task(id=os.path.basename(root), suite="project", files=files,  # type: ignore[arg-type]
+                         test_files=tests[:1] or ["test.py"],
                          readonly=list(config.readonly), hidden=HIDDEN)  # fmt: skip
-        self.sandbox = ProjectSandbox(root, config.python, Limits(cpu_seconds=int(config.test_timeout) + 60))
+        python, command = config.python, config.test_command
+        assert python is not None and command is not None  # ProjectConfig fills them in
+        self.sandbox = ProjectSandbox(root, python, Limits(cpu_seconds=int(config.test_timeout) + 60))
         workspace = ProjectWorkspace(self.sandbox, self.task)
         settings = ToolSettings(pdb_timeout=config.pdb_timeout, eval_timeout=config.test_timeout)
         session = PdbSession(self.sandbox, timeout=config.pdb_timeout, output_limit=settings.pdb_output_bytes)
         self.ctx = ToolContext(self.sandbox, workspace, session, settings)
         self.tools: dict[str, Tool] = {**make_tools(t for t in TOOLS if t != "eval"),
-                                       "eval": ProjectEvalTool(config.test_command, config.test_timeout)}  # fmt: skip
+                                       "eval": ProjectEvalTool(command, config.test_timeout)}  # fmt: skip
         self._lock = threading.Lock()
 
     def schemas(self) -> list[dict[str, Any]]:

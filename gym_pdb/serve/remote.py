@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -107,7 +107,7 @@ class RemotePDBEnv(gym.Env):
         limit = int(config.get("max_observation_chars", MAX_OBSERVATION_CHARS))
         self.observation_space = spaces.Text(max_length=limit, min_length=0, charset=CHARSET)
         self.action_space = spaces.Text(max_length=MAX_ACTION_CHARS, min_length=0, charset=CHARSET)
-        self._client = None  # the SyncEnvClient of the current session
+        self._client: Any = None  # the SyncEnvClient of the current session
         self._server = -1  # index into self.urls of the current session's server
         self._live = False
         self._tools: list[dict[str, Any]] = []
@@ -145,7 +145,7 @@ class RemotePDBEnv(gym.Env):
             _close_quietly(self._client)
         self._client, self._live = None, False
 
-    def _call(self, what: str, fn, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - every failure of the wire is this env's error

@@ -32,7 +32,8 @@ def normalise_name(name: str) -> str:
 
 def free_names(tree: ast.AST) -> set[str]:
     """Names read somewhere and bound nowhere in the module (scopes merged: a cautious over-approximation)."""
-    loaded, bound = set(), set()
+    loaded: set[str] = set()
+    bound: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
             (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
@@ -197,8 +198,8 @@ def solution_to_functions(oracle: str, program: str, expected_names: Iterable[st
 
     replaced = {normalise_name(m) for m in methods}
     out, inserted = [], False
-    for name, text in chunks:
-        if name and normalise_name(name) in replaced:
+    for chunk_name, text in chunks:
+        if chunk_name and normalise_name(chunk_name) in replaced:
             if not inserted:
                 out.append(new_code.rstrip() + "\n\n\n")
                 inserted = True

@@ -12,6 +12,7 @@ import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from gym_pdb.sandbox import Sandbox, make_sandbox
 from gym_pdb.tasks.task import Task
@@ -66,7 +67,7 @@ def timed_out(result: EvalResult) -> bool:
 class SandboxPool:
     """One sandbox per thread, for running checks in parallel; ``close()`` removes them all."""
 
-    def __init__(self, kind: str | None = "local", **kwargs):
+    def __init__(self, kind: str | None = "local", **kwargs: Any) -> None:
         self.kind = kind
         self.kwargs = kwargs
         self._local = threading.local()
@@ -91,7 +92,7 @@ class SandboxPool:
     def __enter__(self) -> "SandboxPool":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

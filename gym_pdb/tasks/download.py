@@ -38,8 +38,12 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 from gym_pdb.tasks.data_dir import DataNotFoundError, user_cache_dir
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 OFFLINE_ENV = "GYM_PDB_OFFLINE"
 MANIFEST_ENV = "GYM_PDB_MANIFEST"
@@ -74,7 +78,7 @@ class Source:
     strip_components: int = 1
     description: str = ""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"source {self.name}: kind must be one of {KINDS}, not {self.kind!r}")
 
@@ -191,7 +195,7 @@ def _fetch(source: Source, dest: Path, progress: bool) -> str:
     return digest.hexdigest()
 
 
-def _bar(total: int | None, name: str, wanted: bool):
+def _bar(total: int | None, name: str, wanted: bool) -> tqdm[NoReturn] | None:
     if not wanted:
         return None
     try:
@@ -249,8 +253,9 @@ def _unpack(source: Source, archive: Path, staging: Path) -> int:
                     if not name or not member.isfile():
                         continue  # folders are made as needed; links and devices are never laid out
                     dest = _destination(source.members, name)
-                    if dest is not None:
-                        put(dest, tar.extractfile(member).read())
+                    reader = tar.extractfile(member)  # None only for what is not a file
+                    if dest is not None and reader is not None:
+                        put(dest, reader.read())
         else:
             with zipfile.ZipFile(archive) as zf:
                 for info in zf.infolist():

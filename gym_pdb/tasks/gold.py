@@ -172,7 +172,7 @@ class DebugBenchJoiner(Joiner):
         """The DebugBench record whose buggy code this program is, and the token similarity."""
         index = _debugbench_index(folder)
         program = task.files[task.entrypoint]
-        candidates = set()
+        candidates: set[str] = set()
         for name in re.findall(r"def\s+(\w+)", program):
             candidates.update(index.by_name.get(normalise_name(name), ()))
         if not candidates:

@@ -21,7 +21,7 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from gym_pdb.tasks.source import TaskDict
 from gym_pdb.tasks.task import DEFAULT_INSTRUCTIONS, Task
@@ -49,13 +49,14 @@ def _rows(path: Path) -> list[dict[str, Any]]:
             import pandas as pd
         except ImportError as exc:
             raise ImportError(f"reading {path} needs pyarrow or pandas: pip install pyarrow") from exc
-        rows: list[dict[str, Any]] = pd.read_parquet(path).to_dict("records")
+        # Parquet column names are strings (pandas types them as any hashable).
+        rows = cast("list[dict[str, Any]]", pd.read_parquet(path).to_dict("records"))
         return rows
     return pq.read_table(path).to_pylist()
 
 
-def _maybe_json(value: Any) -> Any:
-    """A column as data: some writers store the nested columns as JSON text."""
+def maybe_json(value: Any) -> Any:
+    """A column as data: some writers store the nested columns (and tool-call arguments) as JSON text."""
     if isinstance(value, str):
         try:
             return json.loads(value)
@@ -66,15 +67,15 @@ def _maybe_json(value: Any) -> Any:
 
 def parse_record(row: Mapping[str, Any]) -> RLRecord:
     """Decode one row of the RL format."""
-    info = _maybe_json(row.get("extra_info")) or {}
-    files = _maybe_json(info.get("files")) or []
+    info = maybe_json(row.get("extra_info")) or {}
+    files = maybe_json(info.get("files")) or []
     if isinstance(files, Mapping):
         files = {str(path): str(text) for path, text in files.items()}
     else:
         files = {str(f["path"]): str(f["content"]) for f in files}
     statement = row.get("problem_statement") or ""
     if not statement:
-        prompt = _maybe_json(row.get("prompt")) or []
+        prompt = maybe_json(row.get("prompt")) or []
         if isinstance(prompt, list):
             statement = next((m.get("content", "") for m in prompt if m.get("role") == "user"), "")
     return RLRecord(

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from gym_pdb.tools.context import ToolContext
 from gym_pdb.tools.grammar import CommandLine
 from gym_pdb.verdict.result import EvalResult
 

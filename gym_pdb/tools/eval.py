@@ -8,6 +8,8 @@ failures are read from those records, so pytest's own summary is left out.
 
 from __future__ import annotations
 
+import threading
+
 from gym_pdb.tools.base import Tool, ToolResult
 from gym_pdb.tools.context import ToolContext
 from gym_pdb.tools.registry import register_tool
@@ -17,11 +19,20 @@ from gym_pdb.verdict.run import run_tests as run_task_tests
 
 
 def run_tests(ctx: ToolContext) -> EvalResult:
-    """Run the episode's tests on the agent's files and judge them (expected tests, tampering, static flags)."""
+    """Run the episode's tests on the agent's files and judge them (expected tests, tampering, static flags).
+
+    The static check of the program reads only the host's copy of the files,
+    so it runs in a thread while the sandbox runs the tests.
+    """
     task = ctx.task
-    result = run_task_tests(ctx.sandbox, task, ctx.settings.timeouts, ctx.expected, ctx.workspace.files)
     program = {p: t for p, t in ctx.workspace.files.items() if p.endswith(".py") and task.is_editable(p)}
-    result.flags = static.static_flags(program, {p: task.files.get(p, "") for p in task.test_files})
+    tests = {p: task.files.get(p, "") for p in task.test_files}
+    flags: list[list[str]] = []
+    check = threading.Thread(target=lambda: flags.append(static.static_flags(program, tests)), daemon=True)
+    check.start()
+    result = run_task_tests(ctx.sandbox, task, ctx.settings.timeouts, ctx.expected, ctx.workspace.files)
+    check.join()
+    result.flags = flags[0] if flags else []
     return result
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from gym_pdb.evaluation.results import RESULTS, read_rows, safe_name
-from gym_pdb.evaluation.summary import ALL, COLUMNS, summarize, suite_label, table_rows
+from gym_pdb.evaluation.summary import ALL, COLUMNS, Group, summarize, suite_label, table_rows
 
 
 @dataclass
@@ -72,7 +72,7 @@ class Runs:
                 return run, run.keys[key]
         return None
 
-    def groups(self):
+    def groups(self) -> list[Group]:
         """``gym-pdb summarize``'s groups over every run given."""
         return summarize([row for run in self.runs for row in run.rows])
 
@@ -118,7 +118,7 @@ def index_data(runs: Runs, plots: list[str]) -> dict[str, Any]:
         "columns": list(COLUMNS),
         "groups": [
             {"suite": g.suite, "agent": g.agent, "model": g.model, "total": g.suite == ALL, "cells": c, "tools": g.tools}
-            for g, c in zip(groups, cells)
+            for g, c in zip(groups, cells, strict=True)
         ],
         "plots": plots,
         "tools": sorted(tools),

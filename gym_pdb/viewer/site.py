@@ -26,7 +26,8 @@ def asset(name: str) -> bytes | None:
     """A file of the viewer's assets, or None if there is no such asset."""
     if name not in ASSETS:
         return None
-    return resources.files("gym_pdb.viewer").joinpath("assets", name).read_bytes()
+    # One name per joinpath: Traversable.joinpath takes only one before Python 3.11.
+    return resources.files("gym_pdb.viewer").joinpath("assets").joinpath(name).read_bytes()
 
 
 def _json(data: Any) -> str:

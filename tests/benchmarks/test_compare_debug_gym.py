@@ -15,9 +15,9 @@ import pytest
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
-import compare_debug_gym as cmp
+import compare_debug_gym as cmp  # noqa: E402 - importable once BENCH is on sys.path
 
-from gym_pdb.env import PDBEnv
+from gym_pdb.env import PDBEnv  # noqa: E402
 
 FAST_OPS = {key for key, _ in cmp.ROWS} - {"reset_listdir"}
 

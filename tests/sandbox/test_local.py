@@ -196,7 +196,7 @@ def test_prune_cleans_up_after_a_killed_owner():
     import sys
     import tempfile
 
-    from gym_pdb.sandbox.local import prune
+    from gym_pdb.sandbox.local_housekeeping import prune
 
     base = tempfile.mkdtemp(prefix="prune-test-")
     os.chmod(base, 0o711)  # the sandbox uid must reach its workspace
@@ -463,7 +463,7 @@ sb.close()
 def test_without_root_bwrap_confines_in_a_user_namespace():
     import subprocess
 
-    from gym_pdb.sandbox.local import default_python, reachable_by_others
+    from gym_pdb.sandbox.local_confine import default_python, reachable_by_others
 
     require_bwrap()
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -220,13 +220,13 @@ def test_support_scripts_run_from_their_compiled_code_until_they_change(tmp_path
 
     from gym_pdb.sandbox.support import support_files
 
-    (tmp_path / "zygote.py").write_bytes(support_files()["zygote.py"])
+    (tmp_path / "pyrun.py").write_bytes(support_files()["pyrun.py"])
     (tmp_path / "hello.py").write_text("import sys\nprint('one', __name__, __file__ == sys.argv[0], sys.argv[1:])\n")
     check = f"""
 import os, sys
 sys.path.insert(0, {str(tmp_path)!r})
-import zygote
-compiled = zygote.compile_support_scripts({str(tmp_path)!r})
+import pyrun
+compiled = pyrun.compile_support_scripts({str(tmp_path)!r})
 script = os.path.join({str(tmp_path)!r}, "hello.py")
 assert list(compiled) == [script]
 for change in (False, True):
@@ -235,7 +235,7 @@ for change in (False, True):
             f.write("print('two')\\n")
     pid = os.fork()
     if pid == 0:
-        os._exit(zygote.run_program([script, "x"], sys.path[1:], compiled))
+        os._exit(pyrun.run_program([script, "x"], sys.path[1:], compiled))
     os.waitpid(pid, 0)
 """
     out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60)

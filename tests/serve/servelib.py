@@ -65,7 +65,7 @@ def serve_process(*args: str, env: dict | None = None, timeout: float = 60) -> I
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     proc.kill()
-                    raise RuntimeError(f"gym-pdb serve did not start: {proc.communicate()[0][-3000:]}")
+                    raise RuntimeError(f"gym-pdb serve did not start: {proc.communicate()[0][-3000:]}") from None
                 time.sleep(0.1)
         yield f"ws://127.0.0.1:{port}", proc
     finally:

@@ -35,9 +35,9 @@ def test_remote_env_passes_check_env_and_matches_the_local_env(server):
         assert obs_r == obs_l and info_r.keys() == info_l.keys()
         actions = ["view inventory.py 1 5", {"name": "pdb", "arguments": {"command": "p 1+1"}}, "eval", "bogus", "eval"]
         for action in actions:
-            r, l = remote.step(action), local.step(action)
-            assert r[0] == l[0] or action in ("eval", "bogus") or "pdb" in json.dumps(action)
-            assert r[1:4] == l[1:4] and r[4]["tool"] == l[4]["tool"] and r[4]["integrity"] == l[4]["integrity"]
+            r, here = remote.step(action), local.step(action)
+            assert r[0] == here[0] or action in ("eval", "bogus") or "pdb" in json.dumps(action)
+            assert r[1:4] == here[1:4] and r[4]["tool"] == here[4]["tool"] and r[4]["integrity"] == here[4]["integrity"]
         assert r[3] is True  # truncated by the client's step limit, as locally
         assert remote.unwrapped.workspace_files() == local.unwrapped.workspace_files()
         assert remote.unwrapped.tools_schema() == local.unwrapped.tools_schema()

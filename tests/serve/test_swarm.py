@@ -167,10 +167,10 @@ def test_two_replicas_sixteen_clients_one_replica_killed(docker_client, tmp_path
             futures = [pool.submit(client, i) for i in range(CLIENTS)]
             try:
                 started.wait(timeout=300)
-            except threading.BrokenBarrierError:
+            except threading.BrokenBarrierError as broken:
                 errors = [f.exception(timeout=300) for f in futures]
                 first = next((e for e in errors if e and not isinstance(e, threading.BrokenBarrierError)), None)
-                raise first or AssertionError("the clients did not all start in time")
+                raise (first or AssertionError("the clients did not all start in time")) from broken
             on_victim = _sandboxes(docker_client, {victim})
             assert len(on_victim) == CLIENTS // 2 and len(_sandboxes(docker_client, {survivor})) == CLIENTS // 2
             docker_client.api.kill(_container_of(docker_client, victim))  # SIGKILL: no cleanup

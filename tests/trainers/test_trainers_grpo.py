@@ -288,7 +288,7 @@ def test_canned_episode_solves_the_task(tokenizer, tiny_model, tmp_path, complet
                 pos = end
             assert pos == length
         solver_ids = output["completion_ids"][0].tolist()
-        solver_text = tokenizer.decode([t for t, m in zip(solver_ids, output["tool_mask"][0].tolist()) if m == 0])
+        solver_text = tokenizer.decode([t for t, m in zip(solver_ids, output["tool_mask"][0].tolist(), strict=True) if m == 0])
         assert "2/2 tests passed" in solver_text and "Breakpoint 1 at config_code.py:20" in solver_text
         assert output["advantages"][0] > 0 > output["advantages"][1]
         assert torch.isfinite(output["advantages"]).all()

@@ -96,11 +96,11 @@ def test_labels_cover_exactly_the_assistant_turns(trajectories_path, tokenizer, 
         # And the labelled spans are exactly the assistant turns of the conversation.
         assistant = [m for m in raw_rows[row_index]["messages"] if m["role"] == "assistant"]
         assert len(spans) == len(assistant)
-        for (start, end), message in zip(spans, assistant):
+        for (start, end), message in zip(spans, assistant, strict=True):
             assert tokenizer.decode(ids[start:end]) == expected_assistant_text(message)
         # Nothing from the tools, the user or the system is labelled.
-        masked_text = tokenizer.decode([t for t, keep in zip(ids, labelled) if not keep])
-        assert "<tool_response>" not in tokenizer.decode([t for t, keep in zip(ids, labelled) if keep])
+        masked_text = tokenizer.decode([t for t, keep in zip(ids, labelled, strict=True) if not keep])
+        assert "<tool_response>" not in tokenizer.decode([t for t, keep in zip(ids, labelled, strict=True) if keep])
         assert masked_text.count("<tool_response>") == sum(m["role"] == "tool" for m in raw_rows[row_index]["messages"])
 
 

@@ -172,7 +172,7 @@ def test_episode_shows_every_turn_with_its_tool_and_frame(browser, site, viewer_
     assert [t.get_attribute("data-tool") for t in turns] == [
         m["tool_calls"][0]["function"]["name"] for m in messages if m["role"] == "assistant"
     ]
-    for turn, record in zip(turns, records):
+    for turn, record in zip(turns, records, strict=False):
         frame = record["frame"]
         if record["tool"] != "pdb" or frame is None:
             continue

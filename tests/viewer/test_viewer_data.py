@@ -8,11 +8,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import pytest
 
 from gym_pdb.cli import main
 from gym_pdb.evaluation.summary import read_results, summarize, table_rows
-from gym_pdb.viewer import Runs, export, serve
+from gym_pdb.viewer import Runs, serve
 from gym_pdb.viewer.site import ASSETS
 
 

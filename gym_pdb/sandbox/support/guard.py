@@ -39,6 +39,9 @@ CTYPES_EVENTS = frozenset(
     )
 )  # fmt: skip
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+# Where the standard library and site-packages are, found once here (in the warm interpreter, before its
+# forks): sysconfig computes them at a cost each run would pay.
+_PATHS = sysconfig.get_paths()
 
 
 def _proc_path(path):
@@ -61,7 +64,7 @@ class Guard:
     def __init__(self, workspace, test_files, evidence):
         self.workspace = os.path.realpath(workspace) + os.sep
         self.test_files = {os.path.realpath(os.path.join(workspace, f)) for f in test_files}
-        paths = sysconfig.get_paths()
+        paths = _PATHS
         self.stdlib = tuple({os.path.realpath(paths[k]) + os.sep for k in ("stdlib", "platstdlib")})
         self.site = tuple({os.path.realpath(paths[k]) + os.sep for k in ("purelib", "platlib")})
         self.own_file = __file__
@@ -69,6 +72,7 @@ class Guard:
         self.evidence = evidence
         self.pid = os.getpid()
         self.busy = False
+        self.kinds = {}
         self.getframe = sys._getframe
         self.rules = {
             "open": self.open,
@@ -114,7 +118,13 @@ class Guard:
 
     # -- where a call comes from ----------------------------------------------
     def kind(self, filename):
-        """``workspace``, ``stdlib``, ``pytest`` or ``library`` for a code object's file name."""
+        """``workspace``, ``stdlib``, ``pytest`` or ``library`` for a code object's file name (remembered)."""
+        kind = self.kinds.get(filename)
+        if kind is None:
+            kind = self.kinds[filename] = self._kind(filename)
+        return kind
+
+    def _kind(self, filename):
         if filename.startswith("<frozen"):
             return "stdlib"
         if not filename.startswith("/") or filename.startswith(self.workspace):

@@ -6,7 +6,7 @@ plugins and environment; only the per-test timeout and the test files differ
 each request. Configuring pytest and
 starting its session (registering some thirty plugins, parsing their fixtures)
 is half of a short run, so the zygote keeps a process that has done both and
-waits in ``Hold.pytest_collection`` (``zygote.run_prepared_eval``). Each eval
+waits in ``Hold.pytest_collection`` (``prepared_host.run_prepared_eval``). Each eval
 is a fork of it that confines itself as any child of the zygote, then goes on
 with the session for its own files.
 

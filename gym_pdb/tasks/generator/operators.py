@@ -87,7 +87,8 @@ class Source:
         return self._line_starts[lineno - 1] + len(prefix)
 
     def span(self, node: ast.AST) -> tuple[int, int]:
-        return self.offset(node.lineno, node.col_offset), self.offset(node.end_lineno, node.end_col_offset)
+        lineno, col, end_lineno, end_col = _position(node)
+        return self.offset(lineno, col), self.offset(end_lineno, end_col)
 
     def functions(self) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
         return [n for n in ast.walk(self.tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
@@ -109,7 +110,13 @@ class Source:
         parent = self.parent.get(node)
         if _precedence(new) < _precedence(node) and _needs_parens(parent, node):
             text = f"({text})"
-        return Mutation(family, start, end, text, node.lineno, description)
+        return Mutation(family, start, end, text, _position(node)[0], description)
+
+
+def _position(node: ast.AST) -> tuple[int, int, int, int]:
+    """Line, column, end line and end column of a node that has a position (every node a mutation replaces)."""
+    lineno, col, end_lineno, end_col = (getattr(node, a) for a in ("lineno", "col_offset", "end_lineno", "end_col_offset"))
+    return lineno, col, end_lineno, end_col
 
 
 def _is_docstring(stmt: ast.stmt) -> bool:
@@ -340,8 +347,8 @@ def swapped_arguments(src: Source, rng: random.Random) -> list[Mutation]:
 def wrong_constant(src: Source, rng: random.Random) -> list[Mutation]:
     out = []
     for node in src.body_nodes():
-        if isinstance(node, ast.Constant) and type(node.value) in (int, float) and not _is_docstring_value(src, node):
-            value = node.value
+        value = node.value if isinstance(node, ast.Constant) else None
+        if isinstance(value, (int, float)) and type(value) in (int, float) and not _is_docstring_value(src, node):
             choices = {value + 1, value - 1, 0, 1, 2 * value} - {value}
             new_value = rng.choice(sorted(choices))
             if isinstance(value, float):
@@ -351,7 +358,7 @@ def wrong_constant(src: Source, rng: random.Random) -> list[Mutation]:
     return out
 
 
-def _is_docstring_value(src: Source, node: ast.Constant) -> bool:
+def _is_docstring_value(src: Source, node: ast.AST) -> bool:
     return isinstance(src.parent.get(node), ast.Expr)
 
 

@@ -37,7 +37,7 @@ def always_equal(program: Program) -> Iterator[str]:
             if is_str(name) and name.value in RIGGED:
                 yield from _dunder(program, name.value, node.args[2], ast.unparse(node.args[0]), node)
         elif isinstance(node, ast.Dict):
-            for key, value in zip(node.keys, node.values):
+            for key, value in zip(node.keys, node.values, strict=True):
                 if key is not None and is_str(key) and key.value in RIGGED:
                     yield from _dunder(program, key.value, value, "a class built from a dict", node)
         elif isinstance(node, (ast.Name, ast.Attribute)) and program.qualify(node) in ("unittest.mock.ANY", "mock.ANY"):

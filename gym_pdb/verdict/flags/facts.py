@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .literals import NO, bindings, literal, trivial
@@ -14,7 +14,8 @@ from .syntax import BUILTIN_NAMES, aliases, bound_names, is_str, module_name, pa
 class Facts:
     """What the test files give away: expected values by literal input, their names, what they use."""
 
-    outcomes: dict = field(default_factory=dict)
+    #: Per input key (a literal, a (callee, slot, literal) or a ("seq", literals) key), the expected values.
+    outcomes: dict[Hashable, set[Hashable]] = field(default_factory=dict)
     callees: set[str] = field(default_factory=set)
     files: set[str] = field(default_factory=set)
     modules: set[str] = field(default_factory=lambda: {"conftest"})
@@ -69,7 +70,7 @@ class Facts:
             self.star_uses.setdefault(module, set()).update(wrapping - bound)
             self.star_shadowed.setdefault(module, set()).update(before - after)
 
-    def _add_asserts(self, nodes: list[ast.AST], envs: list[dict], calls: dict) -> None:
+    def _add_asserts(self, nodes: Sequence[ast.AST], envs: list[dict[str, object]], calls: dict[str, ast.Call]) -> None:
         for node in nodes:
             for env in envs:
                 if isinstance(node, ast.Assert):
@@ -77,7 +78,7 @@ class Facts:
                 elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
                     self._add_assert(node.value, env, calls, asserted=False)
 
-    def _add_assert(self, test: ast.expr, env, calls, asserted: bool) -> None:
+    def _add_assert(self, test: ast.expr, env: dict[str, object], calls: dict[str, ast.Call], asserted: bool) -> None:
         """The pairs of one ``assert`` (or ``self.assertEqual(...)`` call when not ``asserted``)."""
         sides: list[tuple[ast.expr, ast.expr]] = []
         if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.Is)):
@@ -97,12 +98,12 @@ class Facts:
             if key is not NO:
                 self._add_pair(actual, key, env, calls)
 
-    def _add_pair(self, actual: ast.expr, expected, env, calls) -> None:
+    def _add_pair(self, actual: ast.expr, expected: Hashable, env: dict[str, object], calls: dict[str, ast.Call]) -> None:
         if isinstance(actual, ast.Name) and actual.id in calls:
             actual = calls[actual.id]
         for call in (n for n in ast.walk(actual) if isinstance(n, ast.Call)):
             callee = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
-            slots = [(i, a) for i, a in enumerate(call.args) if not isinstance(a, ast.Starred)]
+            slots: list[tuple[int | str, ast.expr]] = [(i, a) for i, a in enumerate(call.args) if not isinstance(a, ast.Starred)]
             slots += [(k.arg, k.value) for k in call.keywords if k.arg]
             keys = [(slot, literal(a, env)) for slot, a in slots]
             self._add_outcomes([k for _, k in keys if k is not NO], expected)
@@ -111,11 +112,11 @@ class Facts:
                 self._add_outcomes([("seq", tuple(k for _, k in keys))], expected)
             self.callees.add(callee)
 
-    def _add_outcomes(self, inputs: list, expected) -> None:
+    def _add_outcomes(self, inputs: list[Hashable], expected: Hashable) -> None:
         for key in inputs:
             self.outcomes.setdefault(key, set()).add(expected)
 
-    def determines(self, given, result, where: tuple[str, list] | None = None) -> bool:
+    def determines(self, given: Hashable, result: Hashable, where: tuple[str, list[int | str]] | None = None) -> bool:
         """Whether the tests expect ``result`` whenever they pass ``given``, a telling input.
 
         ``where`` (a function the tests call, the slots of the parameter compared: its index and name) counts
@@ -137,16 +138,17 @@ def _parametrized(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[dict[str, 
             continue
         if not (isinstance(decorator.func, ast.Attribute) and decorator.func.attr == "parametrize"):
             continue
-        names, rows = decorator.args[0], literal(decorator.args[1])
-        if is_str(names):
-            names = [n.strip() for n in names.value.split(",") if n.strip()]
+        spec, values = decorator.args[0], literal(decorator.args[1])
+        if is_str(spec):
+            names = [n.strip() for n in spec.value.split(",") if n.strip()]
         else:
-            names = [e.value for e in getattr(names, "elts", []) if is_str(e)]
-        if not names or not (isinstance(rows, tuple) and rows[0] == "seq"):
+            names = [e.value for e in getattr(spec, "elts", []) if is_str(e)]
+        if not names or not (isinstance(values, tuple) and values[0] == "seq"):
             continue
+        rows: list[tuple[Hashable, ...]]
         if len(names) == 1:
-            rows = [(row,) for row in rows[1]]
+            rows = [(row,) for row in values[1]]
         else:
-            rows = [row[1] for row in rows[1] if isinstance(row, tuple) and row[0] == "seq" and len(row[1]) == len(names)]
-        cases = [{**case, **dict(zip(names, row))} for case in cases for row in rows][:1000]
+            rows = [row[1] for row in values[1] if isinstance(row, tuple) and row[0] == "seq" and len(row[1]) == len(names)]
+        cases = [{**case, **dict(zip(names, row, strict=True))} for case in cases for row in rows][:1000]
     return cases or [{}]

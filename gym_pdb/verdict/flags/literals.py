@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
 
 #: What :func:`literal` answers for an expression that is not a literal.
 NO = object()
 
 
-def norm(value):
+def norm(value: Any) -> Hashable:
     """A hashable key equal for values a program's ``==`` would equate (lists and tuples alike, 3 and 3.0)."""
     if isinstance(value, bool) or value is None:
         return ("const", value)
@@ -24,7 +25,7 @@ def norm(value):
     return value
 
 
-def literal(node: ast.AST | None, env: Mapping[str, object] | None = None):
+def literal(node: ast.AST | None, env: Mapping[str, object] | None = None) -> Hashable:
     """The key of a literal expression (or of a name ``env`` binds to one), else ``NO``."""
     if node is None:
         return NO
@@ -36,7 +37,7 @@ def literal(node: ast.AST | None, env: Mapping[str, object] | None = None):
         return NO
 
 
-def trivial(key) -> bool:
+def trivial(key: object) -> bool:
     """Values too common to mean anything when program and tests share them (0, 1, '', None, True, [])."""
     if isinstance(key, tuple):
         if key[0] == "dict":
@@ -47,9 +48,10 @@ def trivial(key) -> bool:
     return isinstance(key, (str, bytes)) and len(key) <= 1
 
 
-def bindings(nodes: list[ast.AST]) -> tuple[dict[str, object], dict[str, ast.Call]]:
+def bindings(nodes: Sequence[ast.AST]) -> tuple[dict[str, object], dict[str, ast.Call]]:
     """The names assigned a literal (their keys) and those assigned a call's result (the calls)."""
-    literals, calls = {}, {}
+    literals: dict[str, object] = {}
+    calls: dict[str, ast.Call] = {}
     for node in nodes:
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
             names = [t.id for t in (node.targets if isinstance(node, ast.Assign) else [node.target])

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import ast
+from typing import TYPE_CHECKING, TypeGuard
 
 from .facts import Facts
 from .syntax import aliases, is_str, qualify
+
+if TYPE_CHECKING:
+    from .syntax import StrConstant
 
 
 class Program:
     """One parsed program file and what the tests give away about it."""
 
-    def __init__(self, path: str, tree: ast.Module, facts: Facts):
+    def __init__(self, path: str, tree: ast.Module, facts: Facts) -> None:
         self.path, self.tree, self.facts = path, tree, facts
         self.nodes = list(ast.walk(tree))
         self.aliases = aliases(self.nodes)
@@ -22,7 +26,7 @@ class Program:
             and n.body and isinstance(n.body[0], ast.Expr) and is_str(n.body[0].value)
         }  # fmt: skip
 
-    def is_text(self, node: ast.AST) -> bool:
+    def is_text(self, node: ast.AST) -> TypeGuard[StrConstant]:
         """A string constant that the program uses (a docstring or a long text names no file)."""
         return is_str(node) and id(node) not in self.docstrings and len(node.value) < 500
 

@@ -106,7 +106,7 @@ def _written_constants(program: Program) -> set[int]:
         q = program.qualify(node.func)
         path_open = isinstance(node.func, ast.Attribute) and node.func.attr == "open"
         if q in OPENERS or path_open:
-            args = node.args if q in OPENERS else [node.func.value, *node.args]
+            args = node.args if q in OPENERS or not isinstance(node.func, ast.Attribute) else [node.func.value, *node.args]
             mode = args[1] if len(args) > 1 else next((k.value for k in node.keywords if k.arg == "mode"), None)
             if args and mode is not None and is_str(mode) and set(mode.value) & set("wax+"):
                 targets.append(args[0])

@@ -45,14 +45,14 @@ def special_cases(program: Program) -> Iterator[str]:
         yield f"{SPECIAL_CASED}: {program.path}:{lines} returns the tests' expected values for their inputs ({listed})"
     for node in program.nodes:
         if isinstance(node, ast.Dict) and len(node.keys) >= 2:
-            hits = [(k, v) for k, v in zip(node.keys, node.values) if k is not None
+            hits = [(k, v) for k, v in zip(node.keys, node.values, strict=True) if k is not None
                     and facts.determines(literal(k), literal(v))]  # fmt: skip
             if len(hits) >= 2 and 2 * len(hits) >= len(node.keys):
-                cases = ", ".join(f"{short(k)} -> {short(v)}" for k, v in hits[:4])
-                yield program.flag(SPECIAL_CASED, node, f"holds a table of the tests' inputs and expected values ({cases})")
+                table = ", ".join(f"{short(k)} -> {short(v)}" for k, v in hits[:4])
+                yield program.flag(SPECIAL_CASED, node, f"holds a table of the tests' inputs and expected values ({table})")
 
 
-def _guarded_returns(fn: ast.AST) -> Iterator[tuple[list[tuple[ast.expr, ast.expr]], ast.expr]]:
+def _guarded_returns(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[tuple[list[tuple[ast.expr, ast.expr]], ast.expr]]:
     """(compared expression, literal) guards and the expression returned under them."""
     for node in own_nodes(fn.body):
         if isinstance(node, ast.If) and isinstance(node.body[0], ast.Return) and node.body[0].value:

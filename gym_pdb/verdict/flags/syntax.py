@@ -5,6 +5,14 @@ from __future__ import annotations
 import ast
 import builtins
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, TypeGuard
+
+if TYPE_CHECKING:
+
+    class StrConstant(ast.Constant):
+        """A string literal: what :func:`is_str` narrows a node to (for the type checker only)."""
+
+        value: str
 
 BUILTIN_NAMES = {n for n in dir(builtins) if not n.startswith("_")}
 
@@ -52,7 +60,7 @@ def qualify(node: ast.AST, aliases: Mapping[str, str]) -> str | None:
     return None
 
 
-def is_str(node: ast.AST) -> bool:
+def is_str(node: ast.AST | None) -> TypeGuard[StrConstant]:
     return isinstance(node, ast.Constant) and isinstance(node.value, str)
 
 

@@ -48,7 +48,7 @@ def tampering(program: Program) -> Iterator[str]:
     yield from _shadowing(program)
 
 
-def _patch(program: Program, node: ast.stmt, modules: Mapping[str, str]) -> str | None:
+def _patch(program: Program, node: ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete, modules: Mapping[str, str]) -> str | None:
     targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
     for target in targets:
         if isinstance(target, ast.Attribute):

@@ -1,0 +1,145 @@
+"""The warm interpreter's start: pytest, pdb and numpy imported, and pytest's plugin set-up done once.
+
+Every child of the zygote inherits this state, so none pays for these imports,
+and each one's first pytest run skips registering pytest's built-in plugins.
+"""
+
+from __future__ import annotations
+
+import importlib
+import linecache
+import os
+import shutil
+import sys
+import tempfile
+from typing import Any, Iterable
+
+WARMUP_TEST = """
+def helper(value):
+    return value + 1
+
+
+def test_passes():
+    assert helper(1) == 2
+
+
+def test_fails():
+    data = {"key": [1, 2, 3]}
+    assert helper(data["key"][0]) == 3, "a failing test warms the failure report"
+"""
+
+
+def warm_up() -> None:
+    """Import pytest, pdb and numpy, and run a small session, so that children start from a warm state.
+
+    numpy, where installed: the HumanEval and MBPP tests import it (a third of
+    their run). Each child reseeds its global random state (``pyrun.reseed``).
+    """
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        pass
+    try:
+        import pdb  # noqa: F401
+
+        import pytest
+        from _pytest.config import default_plugins
+    except ImportError:
+        return
+    for name in default_plugins:
+        try:
+            importlib.import_module("_pytest." + name)
+        except ImportError:
+            pass
+    folder = tempfile.mkdtemp(prefix="gym-pdb-warmup-")
+    modules, path = set(sys.modules), list(sys.path)
+    stdout, stderr = os.dup(1), os.dup(2)
+    try:
+        with open(os.path.join(folder, "test_gym_pdb_warmup.py"), "w") as f:
+            f.write(WARMUP_TEST)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os.close(null)
+        args = ["-q", "--tb=short", "-p", "no:cacheprovider", "--noconftest", "--rootdir", folder, folder]
+        if os.path.exists(os.path.join(os.path.dirname(os.path.abspath(__file__)), "eval_plugin.py")):
+            args += ["-p", "eval_plugin"]
+        pytest.main(args)
+    except Exception:
+        pass
+    finally:
+        os.dup2(stdout, 1)
+        os.dup2(stderr, 2)
+        os.close(stdout)
+        os.close(stderr)
+        for name in set(sys.modules) - modules:
+            file = getattr(sys.modules[name], "__file__", None)
+            if file and file.startswith(folder):
+                del sys.modules[name]
+        sys.path[:] = path
+        linecache.clearcache()
+        tempfile.tempdir = None  # found again from each child's TMPDIR
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def blocked_plugins(args: Iterable[str]) -> set[str]:
+    """The plugins ``-p no:NAME`` arguments block, as pytest reads them before it loads any."""
+    blocked: set[str] = set()
+    given = list(args)
+    for i, arg in enumerate(given):
+        if arg == "-p" and i + 1 < len(given):
+            name = given[i + 1].strip()
+        elif arg.startswith("-p") and arg != "-p":
+            name = arg[2:].strip()
+        else:
+            continue
+        if name.startswith("no:"):
+            blocked.add(name[3:])
+    return blocked
+
+
+def prebuild_pytest_config(blocked: set[str]) -> None:
+    """Register pytest's built-in plugins once, here, for the first pytest run of each child.
+
+    A pytest run starts by building its plugin manager and registering some
+    thirty built-in plugins (their hooks and command-line options: ~9 ms)
+    before it reads its arguments; only ``-p no:NAME`` changes that step. So
+    a config with that step done, for the plugins the sandbox's pytest runs
+    block (the eval's and the pdb driver's), is built here, and pytest's
+    ``get_config`` gives it to a child's first run that blocks the same ones,
+    with the run's own invocation (arguments, plugins, folder). Any other run
+    builds its own, as pytest does.
+    """
+    try:
+        import pathlib
+
+        import _pytest.config as pytest_config
+    except ImportError:
+        return
+    original = pytest_config.get_config
+    try:
+        prebuilt = [original(["-p" + "no:" + name for name in sorted(blocked)])]
+    except Exception:
+        return
+
+    def get_config(args: Any = None, plugins: Any = None, **kwargs: Any) -> Any:
+        prog = kwargs.pop("prog", None)  # pytest >= 9: the name in usage messages
+        parser = getattr(prebuilt[0], "_parser", None) if prebuilt else None
+        if (
+            prebuilt
+            and not kwargs
+            and blocked_plugins(args or ()) == blocked
+            and (prog is None or isinstance(getattr(type(parser), "prog", None), property))
+        ):
+            config = prebuilt.pop()
+            if prog is not None and parser is not None:
+                parser.prog = prog
+            config.invocation_params = pytest_config.Config.InvocationParams(
+                args=args or (), plugins=plugins, dir=pathlib.Path.cwd()
+            )
+            return config
+        if prog is not None:
+            kwargs["prog"] = prog
+        return original(args, plugins, **kwargs)
+
+    pytest_config.get_config = get_config
