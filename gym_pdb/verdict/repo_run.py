@@ -84,7 +84,12 @@ def sync_repository(sandbox: Sandbox, task: Task, files: Mapping[str, str]) -> l
     ]
     if not off:
         return evidence
-    evidence += [f"the read-only file {p} was changed in the sandbox" for p in sorted(off) if not task.is_editable(p)]
+    # A protected file of the repository that changed is evidence; a new one (a planted conftest.py) just goes.
+    evidence += [
+        f"the read-only file {p} was changed in the sandbox"
+        for p in sorted(off)
+        if p in tree.pristine and not task.is_editable(p)
+    ]
     changes = {p: files[p].encode("utf-8") for p in edited}
     sandbox.reset_workspace(changes, readonly=tree.protected)
     return evidence
