@@ -41,11 +41,9 @@ class RepositoryTree(Protocol):
     pristine: dict[str, str]
     protected: list[str]
 
-    def state(self) -> tuple[dict[str, str], dict[str, str]]: ...
+    def state(self, stop: bool = False) -> tuple[dict[str, str], dict[str, str]]: ...
 
     def copy_in(self, source: str, dest: str) -> None: ...
-
-    def stop_processes(self) -> None: ...
 
 
 def _tree(sandbox: Sandbox) -> RepositoryTree:
@@ -72,9 +70,8 @@ def wanted(pristine: Mapping[str, str], files: Mapping[str, str]) -> tuple[dict[
 def sync_repository(sandbox: Sandbox, task: Task, files: Mapping[str, str]) -> list[str]:
     """Make the tree the image's repository plus the host's edits in ``files``; returns the evidence of tampering."""
     tree = _tree(sandbox)
-    tree.stop_processes()  # nothing of the task's may change the tree between this check and the run
     kinds, edited = wanted(tree.pristine, files)
-    entries, changed = tree.state()
+    entries, changed = tree.state(stop=True)  # no process of the task's may change the tree after this check
     off = {p for p in set(kinds) | set(entries) if kinds.get(p) != entries.get(p)}
     off |= {p for p, digest in changed.items() if digest != edited.get(p, tree.pristine.get(p))}
     evidence = [

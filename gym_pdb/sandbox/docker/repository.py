@@ -145,9 +145,18 @@ class RepositorySandbox(DockerSandbox):
             if self.pristine.get(rel) != hashlib.sha256(bytes(content)).hexdigest():
                 self.write_file(rel, bytes(content), readonly=rel in locked)
 
-    def state(self) -> tuple[dict[str, str], dict[str, str]]:
-        """Every workspace entry's kind (``dir``, ``link``, ``file``, ``other``), and the sha256 of each file changed since the reset."""
-        out = self._container().control(STATE)
+    def state(self, stop: bool = False) -> tuple[dict[str, str], dict[str, str]]:
+        """Every workspace entry's kind (``dir``, ``link``, ``file``, ``other``), and the sha256 of each file changed since the reset.
+
+        ``stop``: first kill every process of the sandbox uid (what a pdb session
+        or a test left running), in the same round trip, so that nothing changes
+        the tree after it is read.
+        """
+        c = self._container()
+        if stop:
+            for proc in list(self._processes):
+                proc.abandon()
+        out = c.control(f"{self._kill_command(c.uid)}; {STATE}" if stop else STATE)
         listing, _, sums = out.partition(b"\x1e\0")
         kinds = {"d": "dir", "l": "link", "f": "file"}
         entries: dict[str, str] = {}
@@ -160,12 +169,9 @@ class RepositorySandbox(DockerSandbox):
             changed[path.removeprefix("./")] = digest
         return entries, changed
 
-    def stop_processes(self) -> None:
-        """Kill every process of the sandbox uid (what a pdb session or a test left running)."""
-        c = self._container()
-        for proc in list(self._processes):
-            proc.abandon()
-        c.control(f"{protocol.as_user(c.uid)} sh -c 'kill -9 -1; kill -9 -1' 2>/dev/null; true")
+    @staticmethod
+    def _kill_command(uid: int) -> str:
+        return f"{protocol.as_user(uid)} sh -c 'kill -9 -1; kill -9 -1' 2>/dev/null"
 
     def copy_in(self, source: str, dest: str) -> None:
         """Copy the image's folder ``source`` into the workspace as ``dest``: root's, read-only (hidden tests)."""

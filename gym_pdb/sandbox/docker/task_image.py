@@ -55,7 +55,11 @@ def build_task_image(folder: str | os.PathLike[str], tag: str, if_missing: bool 
     if if_missing and image_recipe(client, tag) == recipe:
         return False
     try:
-        client.images.build(
+        old = client.images.get(tag).id
+    except docker.errors.ImageNotFound:
+        old = None
+    try:
+        image, _ = client.images.build(
             path=str(folder), tag=tag, pull=False, rm=True, forcerm=True, labels={RECIPE_LABEL: recipe}
         )
     except docker.errors.BuildError as exc:
@@ -63,4 +67,9 @@ def build_task_image(folder: str | os.PathLike[str], tag: str, if_missing: bool 
         raise SandboxError(f"building {tag} from {folder} failed: {exc}\n{log}") from exc
     except docker.errors.APIError as exc:
         raise SandboxError(f"building {tag} from {folder} failed: {exc}") from exc
+    if old is not None and old != image.id:
+        try:  # the build it replaces, untagged now; kept while a container uses it
+            client.images.remove(old, noprune=False)
+        except docker.errors.APIError:
+            pass
     return True
