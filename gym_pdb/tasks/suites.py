@@ -148,10 +148,10 @@ def load_repo(data_dir: PathArg, *, include_broken: bool = False, download: bool
 
 
 def load_repo_examples(data_dir: PathArg = None, *, include_broken: bool = False, download: bool = False) -> TaskSource:
-    """The small repository tasks of ``gym_pdb.tasks.repo_examples``, their images built first where missing."""
+    """The small repository tasks of ``gym_pdb.tasks.repo_examples``; with ``download``, their images built where missing."""
     from gym_pdb.tasks.repo_examples import example_tasks
 
-    return example_tasks(build=True)
+    return example_tasks(build=download)
 
 
 register_source(
