@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
+from conftest import require_backend
 from repo_testlib import repo_tasks  # noqa: F401 - the session fixture
 
 from gym_pdb.agents import make_agent, run_episode
 from gym_pdb.env import PDBEnv
 from gym_pdb.tasks.audit import audit_tasks
+from gym_pdb.sandbox.docker import default_image
+from gym_pdb.tasks.patch import make
+from gym_pdb.tasks.repo_dataset import tasks_from_rows
+from gym_pdb.tasks.repository import make_repo_task, repo_spec
 
 TOOLZ = "toolz-0.12.1"
 
@@ -81,3 +88,61 @@ def test_the_audit_runs_on_repository_tasks(repo_tasks):  # noqa: F811
     records = audit_tasks(repo_tasks.values(), workers=1, sandbox="docker")
     assert [(r.task_id, r.status) for r in records] == [(t, "ok") for t in repo_tasks], [r.to_dict() for r in records]
     assert all(r.gold is not None and r.gold.resolved and not r.buggy.resolved for r in records)
+
+
+def test_the_test_patch_and_hidden_tests_are_there_for_the_eval_only(repo_tasks):  # noqa: F811
+    spec = repo_spec(repo_tasks[TOOLZ])
+    assert spec is not None
+    hidden = "from toolz import frequencies\n\n\ndef test_hidden():\n    assert frequencies('aab') == {'a': 2, 'b': 1}\n"
+    spec = replace(
+        spec,
+        test_patch=make({}, {"test_hidden.py": hidden}),
+        hidden_tests=f"{spec.path}/toolz/tests",
+        tests_dest="r2e_tests",
+        fail_to_pass=["test_hidden.py::test_hidden", "r2e_tests/test_itertoolz.py::test_frequencies"],
+        pass_to_pass=["r2e_tests/test_itertoolz.py::test_take"],
+    )
+    task = make_repo_task("toolz-hidden", "repo-test", spec)
+    env = PDBEnv(tasks=[task], sandbox="docker", sandbox_kwargs={"labels": {"gym-pdb.test": "env-repo"}})
+    try:
+        env.reset()
+        assert "test_hidden.py" not in env.workspace_files()
+        obs, reward, _, info = call(env, "eval")
+        assert (info["tests_passed"], info["tests_total"], reward) == (1, 3, 0.0), obs
+        assert "FAILED   test_hidden.py::test_hidden" in obs and "PASSED   r2e_tests/test_itertoolz.py::test_take" in obs
+        entries, _ = env.sandbox.state()
+        assert "test_hidden.py" not in entries and "r2e_tests" not in entries  # taken out after the run
+        gold = task.gold_files or {}
+        for path, text in gold.items():
+            call(env, "rewrite", path=path, new_code=text)
+        obs, reward, terminated, info = call(env, "eval")
+        assert reward == 1.0 and terminated and info["tests_passed"] == 3, obs
+    finally:
+        env.close()
+
+
+def test_a_row_with_a_dockerfile_builds_its_image_at_the_first_reset(tmp_path):
+    require_backend("docker")
+    import docker
+
+    tag = "gym-pdb-test-dockerfile-task:latest"
+    (tmp_path / "ctx" / "repo" / "tests").mkdir(parents=True)
+    (tmp_path / "ctx" / "Dockerfile").write_text(f"FROM {default_image()}\nCOPY repo /srv/proj\n")
+    (tmp_path / "ctx" / "repo" / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    (tmp_path / "ctx" / "repo" / "tests" / "test_calc.py").write_text(
+        "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    )
+    row = {
+        "id": "calc-1", "image": tag, "path": "/srv/proj", "dockerfile": str(tmp_path / "ctx"),
+        "fail_to_pass": ["tests/test_calc.py::test_add"], "problem": "add subtracts",
+        "gold_patch": "--- a/calc.py\n+++ b/calc.py\n@@ -2 +2 @@\n-    return a - b\n+    return a + b\n",
+    }  # fmt: skip
+    env = PDBEnv(tasks=tasks_from_rows([row], "rows"), sandbox="docker")
+    try:
+        obs, _ = env.reset()
+        assert "calc.py" in obs and "add subtracts" in obs
+        episode = run_episode(env, make_agent("expert"), "calc-1", max_steps=20)
+        assert episode.resolved, episode.step_log[-3:]
+    finally:
+        env.close()
+        docker.from_env().images.remove(tag, force=True)

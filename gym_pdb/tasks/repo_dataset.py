@@ -17,6 +17,8 @@ tests to keep         ``PASS_TO_PASS``                            ``pass_to_pass
 eval-only tests       ``test_patch``                              ``hidden_tests`` (R2E-Gym: ``/r2e_tests``)
 gold fix              ``patch``                                   ``gold_patch``
 interpreter           ``python`` (``python3``)                    ``python``
+image's recipe                                                    ``dockerfile`` (a folder, built
+                                                                  where the image is missing)
 ====================  ==========================================  ==================================
 """
 
@@ -86,6 +88,7 @@ def row_task(row: Mapping[str, Any], suite: str) -> Task:
         gold_patch=str(_first(row, "patch", "gold_patch", default="")),
         python=str(_first(row, "python", default="python3")),
         problem=str(_first(row, "problem_statement", "problem", default="")),
+        dockerfile=str(_first(row, "dockerfile", default="")),
     )
     metadata = {k: row[k] for k in ("repo", "repo_name", "base_commit", "commit_hash", "version") if k in row}
     return make_repo_task(task_id, suite, spec, metadata)

@@ -47,7 +47,12 @@ def repository_sandbox(spec: RepoSpec, kind: str | Sandbox | None, kwargs: Mappi
             f"repository tasks run only on the Docker backend: pass sandbox='docker' (not {name!r})"
         )
     options = {k: v for k, v in kwargs.items() if k not in ("image", "warm", "attach")}
-    return RepositorySandbox(image=spec.image, repo_path=spec.path, python=spec.python, **options)
+    sandbox = RepositorySandbox(image=spec.image, repo_path=spec.path, python=spec.python, **options)
+    if spec.dockerfile:  # the image from its Dockerfile folder, where it is missing or out of date
+        from gym_pdb.sandbox.docker.task_image import build_task_image
+
+        build_task_image(spec.dockerfile, spec.image, if_missing=True, client=sandbox.client)
+    return sandbox
 
 
 def mirror(content: Mapping[str, bytes], task: Task) -> dict[str, str]:

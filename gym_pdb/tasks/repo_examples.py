@@ -130,9 +130,9 @@ def prepare_context(example: Example, folder: Path, base: str = BASE_IMAGE) -> t
 def build_example(example: Example, client: Any = None, base: str = BASE_IMAGE) -> str:
     """The image of ``example``, built unless one of the same recipe is there; returns its tag."""
     from gym_pdb.sandbox.docker.task_image import build_task_image, image_recipe
+    from gym_pdb.sandbox.docker.transport import docker_sdk
 
-    docker = __import__("docker")
-    client = client or docker.from_env(timeout=600)
+    client = client or docker_sdk().from_env(timeout=600)
     if image_recipe(client, example.tag) is not None:
         return example.tag
     with tempfile.TemporaryDirectory(prefix="gym-pdb-repo-") as tmp:
