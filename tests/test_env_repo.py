@@ -55,6 +55,8 @@ def test_pdb_view_grep_and_listdir_work_on_the_tree(env):
     assert "itertoolz.py" in obs and "549" in obs, obs
     obs, *_ = call(env, "pdb", command="p item, dict(d)")
     assert "('cat', {})" in obs, obs
+    obs, *_ = call(env, "pdb", command="p sorted(m for m in ('numpy', 'pandas') if m in __import__('sys').modules)")
+    assert "[]" in obs, obs  # nothing third-party preloaded (the image has both): the repository may be numpy itself
 
 
 def test_what_a_program_plants_in_the_tree_is_undone_before_the_eval(env):
