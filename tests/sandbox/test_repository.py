@@ -50,12 +50,27 @@ def test_a_reset_restores_every_change_in_the_same_container(sandbox):
     assert "toolz/utils.py" not in entries and entries["toolz/conftest.py"] == "file" and entries["new/dir"] == "dir"
     assert {"toolz/conftest.py", "toolz/itertoolz.py"} <= set(changed)
     sandbox.reset_workspace({"toolz/curried/__init__.py": b"# edited\n"}, readonly=["setup.cfg"])
+    assert sandbox.last_reset == "changes"  # only what changed was put back
     entries, changed = sandbox.state()
     want = {p: ("file" if k not in ("dir", "link", "other") else k) for p, k in sandbox.pristine.items()}
     assert entries == want
     assert list(changed) == ["toolz/curried/__init__.py"]  # the one file laid over the copy
     assert sandbox.read_file("toolz/curried/__init__.py") == b"# edited\n"
+    assert sandbox.read_file("toolz/itertoolz.py") == sandbox.read_tree()["toolz/itertoolz.py"] != b"broken"
+    assert "written" in py(sandbox, "open('toolz/itertoolz.py', 'a').write('# x'); print('written')")  # the uid's again
+    assert "PermissionError" in py(sandbox, "open('setup.cfg', 'a')")
     assert sandbox.container_id == before
+    sandbox.reset_workspace({}, readonly=["setup.cfg", "toolz/tests/test_itertoolz.py"])
+    assert sandbox.last_reset == "full"  # other protected files: a fresh copy
+    assert "PermissionError" in py(sandbox, "open('toolz/tests/test_itertoolz.py', 'a')")
+    assert sandbox.state()[1] == {}
+
+
+# Counts the sleeping python processes (the marker is split so that this program's own command line lacks it).
+SLEEPERS = (
+    "import os; cmd = [open(f'/proc/{p}/cmdline', 'rb').read() for p in os.listdir('/proc') if p.isdigit()]; "
+    "print(sum(c.startswith(b'python3') and b'sl' b'eep(600)' in c for c in cmd))"
+)
 
 
 def test_processes_end_at_a_reset_and_a_closed_sandbox_refuses_work(repo_tasks):  # noqa: F811
@@ -64,10 +79,15 @@ def test_processes_end_at_a_reset_and_a_closed_sandbox_refuses_work(repo_tasks):
     sb = RepositorySandbox(image=spec.image, repo_path=spec.path)
     try:
         sb.checkout()
-        proc = sb.spawn(["python3", "-c", "import time; print('up', flush=True); time.sleep(600)"])
+        proc = sb.spawn(["python3", "-c", "import time; print('up', end='', flush=True); time.sleep(600)"])
         assert proc.read_until(b"up", timeout=30, limit=1000)[1]
-        sb.checkout()
-        assert not proc.alive()
+        assert py(sb, SLEEPERS).strip() == "1"
+        sb.reset_workspace({})
+        assert py(sb, SLEEPERS).strip() == "0"
+        proc = sb.spawn(["python3", "-c", "import time; print('up', end='', flush=True); time.sleep(600)"])
+        assert proc.read_until(b"up", timeout=30, limit=1000)[1]
+        sb.reset_workspace({})
+        assert sb.last_reset == "changes" and py(sb, SLEEPERS).strip() == "0"  # a reset of what changed ends them too
     finally:
         sb.close()
     with pytest.raises(SandboxError, match="closed"):

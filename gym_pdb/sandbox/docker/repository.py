@@ -33,6 +33,7 @@ from gym_pdb.sandbox.docker.sandbox import DockerSandbox
 from gym_pdb.sandbox.docker.transport import docker_sdk
 
 STAMP = SUPPORT_DIR + "/.repo-stamp"
+MAX_RESTORE_PATHS = 200  # beyond this many changed paths, a reset copies the whole repository again
 DEFAULT_WORKSPACE_BYTES = 2 * 1024**3
 MAX_MIRROR_BYTES = 1_000_000  # a text file larger than this is not mirrored on the host (view/grep skip it)
 
@@ -52,6 +53,45 @@ def checkout_script(repo: str, uid: int, protected: Sequence[str]) -> str:
         f"chown -R {uid}:{uid} {WORKDIR} && find {WORKDIR} -type d -exec chown 0:0 {{}} + -exec chmod 1777 {{}} + && "
         f"{lock}touch {STAMP}"
     )
+
+
+def outermost(paths: Sequence[str]) -> list[str]:
+    """``paths`` without those inside another of them."""
+    ordered = sorted(set(paths))
+    kept: list[str] = []
+    for path in ordered:
+        if not any(path.startswith(k + "/") for k in kept):
+            kept.append(path)
+    return kept
+
+
+def plan_restore(
+    pristine: Mapping[str, str], entries: Mapping[str, str], changed: Mapping[str, str]
+) -> tuple[list[str], list[str]]:
+    """What turns the tree back into ``pristine``: the paths to remove, then those to copy again from the image."""
+    want = {p: (k if k in ("dir", "link", "other") else "file") for p, k in pristine.items()}
+    wrong = {p for p in set(want) | set(entries) if want.get(p) != entries.get(p)}
+    wrong |= {p for p, digest in changed.items() if pristine.get(p) != digest}
+    drop = outermost([p for p in wrong if p in entries])
+    copy = outermost([p for p in wrong if p in want])
+    return drop, copy
+
+
+def restore_script(repo: str, uid: int, drop: Sequence[str], copy: Sequence[str], protected: Sequence[str]) -> str:
+    """The control command that puts back only what changed (see :func:`plan_restore`), owned as a checkout owns it."""
+    quoted = " ".join(shlex.quote(p) for p in copy)
+    locked = " ".join(shlex.quote(f"{WORKDIR}/{p}") for p in protected)
+    steps = [
+        f"{protocol.as_user(uid)} sh -c 'kill -9 -1; kill -9 -1' 2>/dev/null; find /tmp -mindepth 1 -delete 2>/dev/null",
+        f"cd {WORKDIR} && rm -rf -- {' '.join(shlex.quote(p) for p in drop)}" if drop else "cd /",
+    ]
+    if copy:
+        steps.append(f"cd {shlex.quote(repo.rstrip('/'))} && cp -a --parents -- {quoted} {WORKDIR}/")
+        steps.append(f"cd {WORKDIR} && chown -R {uid}:{uid} -- {quoted}")
+        steps.append(f"find {quoted} -type d -exec chown 0:0 {{}} + -exec chmod 1777 {{}} +")
+    if protected:
+        steps.append(f"{{ chown 0:0 -- {locked}; chmod 0444 -- {locked}; true; }} 2>/dev/null")
+    return steps[0] + "; " + " && ".join([*steps[1:], f"touch {STAMP}"])
 
 
 def tree_from_tar(data: bytes, root: str) -> tuple[dict[str, str], dict[str, bytes]]:
@@ -105,6 +145,8 @@ class RepositorySandbox(DockerSandbox):
         #: The entries of the pristine tree (path -> kind or sha256), known after the first checkout.
         self.pristine: dict[str, str] = {}
         self.protected: list[str] = []
+        #: How the last reset restored the tree: ``full`` (a new copy) or ``changes`` (only what changed).
+        self.last_reset = ""
 
     def _env(self, extra: Mapping[str, str] | None) -> dict[str, str]:
         return {**super()._env(extra), "GYM_PDB_CONFTEST": "1"}
@@ -116,6 +158,21 @@ class RepositorySandbox(DockerSandbox):
             proc.abandon()
         self.protected = [safe_relpath(p) for p in protected]
         c.control(checkout_script(self.repo_path, c.uid, self.protected), timeout=600)
+        self.last_reset = "full"
+
+    def _restore_changes(self, protected: Sequence[str]) -> bool:
+        """Put back only what changed since the last reset, where that is cheaper; False where a checkout is needed."""
+        locked = [safe_relpath(p) for p in protected]
+        if not self.pristine or self._c is None or sorted(locked) != sorted(self.protected):
+            return False
+        entries, changed = self.state(stop=True)
+        drop, copy = plan_restore(self.pristine, entries, changed)
+        if len(drop) + len(copy) > MAX_RESTORE_PATHS:
+            return False
+        c = self._container()
+        c.control(restore_script(self.repo_path, c.uid, drop, copy, self.protected), timeout=600)
+        self.last_reset = "changes"
+        return True
 
     def read_tree(self) -> dict[str, bytes]:
         """The workspace's regular files (a fresh checkout's: the pristine tree); records :attr:`pristine`."""
@@ -132,11 +189,18 @@ class RepositorySandbox(DockerSandbox):
         return content
 
     def reset_workspace(self, files: Mapping[str, bytes], readonly: Sequence[str] = ()) -> None:
-        """A fresh copy of the repository; then each of ``files`` that differs from it (the rest stays the image's)."""
+        """The repository as the image has it; then each of ``files`` that differs from it (the rest stays the image's).
+
+        In a container that already holds it, only what changed since the last
+        reset is put back (found as an eval's check finds it); otherwise, or when
+        much changed, or the protected files differ, a fresh copy.
+        """
         self._check_open()
         if self._c is not None and self._c.dead:
             self._drop_container()
-        self.checkout(readonly)
+            self.pristine = {}
+        if not self._restore_changes(readonly):
+            self.checkout(readonly)
         if not self.pristine:
             self.read_tree()
         locked = set(self.protected)
