@@ -6,8 +6,8 @@ sdist carries its tests, laid at ``/testbed`` of an image built on the
 sandbox image (``FROM gym-pdb-sandbox:latest``; Python 3.11, pytest 7). The
 sdist is fetched on the host (``pip download``), the bug is one replaced line,
 and the gold patch is its reverse. Images are tagged by a hash of their
-recipe and built once (``gym-pdb build-image --dockerfile`` does the same
-for any folder).
+recipe and rebuilt only when the sandbox image under them changes
+(``gym-pdb build-image --dockerfile`` builds any folder the same way).
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from gym_pdb.tasks.task import Task
 
 BASE_IMAGE = "gym-pdb-sandbox:latest"
 REPO_PATH = "/testbed"
-DOCKERFILE = f"FROM {{base}}\nCOPY repo {REPO_PATH}\nWORKDIR {REPO_PATH}\n"
+BASE_LABEL = "gym-pdb.base"  # the id of the image it was built on: a rebuilt sandbox image means a rebuild
+DOCKERFILE = f"FROM {{base}}\nLABEL {BASE_LABEL}={{base_id}}\nCOPY repo {REPO_PATH}\nWORKDIR {REPO_PATH}\n"
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def fetch_sdist(package: str, version: str, dest: Path) -> Path:
     return found[0]
 
 
-def prepare_context(example: Example, folder: Path, base: str = BASE_IMAGE) -> tuple[str, str]:
+def prepare_context(example: Example, folder: Path, base: str = BASE_IMAGE, base_id: str = "") -> tuple[str, str]:
     """Lay the build folder of ``example`` (Dockerfile and buggy ``repo/``); returns (buggy, gold) text of its file."""
     sdist = fetch_sdist(example.package, example.version, folder / "dl")
     with tarfile.open(sdist) as tar:
@@ -123,20 +124,25 @@ def prepare_context(example: Example, folder: Path, base: str = BASE_IMAGE) -> t
         raise ValueError(f"{example.name}: line {example.line} of {example.path} is not the unique line to change")
     buggy = gold.replace(example.old, example.new)
     target.write_text(buggy)
-    (folder / "Dockerfile").write_text(DOCKERFILE.format(base=base))
+    (folder / "Dockerfile").write_text(DOCKERFILE.format(base=base, base_id=base_id or "unknown"))
     return buggy, gold
 
 
 def build_example(example: Example, client: Any = None, base: str = BASE_IMAGE) -> str:
     """The image of ``example``, built unless one of the same recipe is there; returns its tag."""
-    from gym_pdb.sandbox.docker.task_image import build_task_image, image_recipe
+    from gym_pdb.sandbox.docker.task_image import build_task_image
     from gym_pdb.sandbox.docker.transport import docker_sdk
 
-    client = client or docker_sdk().from_env(timeout=600)
-    if image_recipe(client, example.tag) is not None:
-        return example.tag
+    docker = docker_sdk()
+    client = client or docker.from_env(timeout=600)
+    base_id = client.images.get(base).id
+    try:
+        if (client.images.get(example.tag).labels or {}).get(BASE_LABEL) == base_id:
+            return example.tag
+    except docker.errors.ImageNotFound:
+        pass
     with tempfile.TemporaryDirectory(prefix="gym-pdb-repo-") as tmp:
-        prepare_context(example, Path(tmp), base)
+        prepare_context(example, Path(tmp), base, base_id)
         build_task_image(Path(tmp), example.tag, client=client)
     return example.tag
 
