@@ -131,6 +131,8 @@ def test_a_row_with_a_dockerfile_builds_its_image_at_the_first_reset(tmp_path):
     (tmp_path / "ctx" / "repo" / "tests").mkdir(parents=True)
     (tmp_path / "ctx" / "Dockerfile").write_text(f"FROM {default_image()}\nCOPY repo /srv/proj\n")
     (tmp_path / "ctx" / "repo" / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    (tmp_path / "ctx" / "repo" / ".git").mkdir()
+    (tmp_path / "ctx" / "repo" / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     (tmp_path / "ctx" / "repo" / "tests" / "test_calc.py").write_text(
         "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
     )
@@ -143,6 +145,7 @@ def test_a_row_with_a_dockerfile_builds_its_image_at_the_first_reset(tmp_path):
     try:
         obs, _ = env.reset()
         assert "calc.py" in obs and "add subtracts" in obs
+        assert ".git" not in env.sandbox.state()[0]  # the image's .git is not copied
         episode = run_episode(env, make_agent("expert"), "calc-1", max_steps=20)
         assert episode.resolved, episode.step_log[-3:]
     finally:

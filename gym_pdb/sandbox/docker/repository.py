@@ -3,8 +3,8 @@
 The container is made from the task's image, with the isolation of every
 sandbox container (read-only root, no network, limits, a fresh uid). Its
 workspace volume (a tmpfs sized by ``workspace_bytes``, 2 GiB by default)
-gets a copy of the repository folder of the image (``cp -a`` by the root
-control shell); the image's own folder stays untouched under the read-only
+gets a copy of the repository folder of the image but its ``.git`` (a tar
+pipe by the root control shell); the image's own folder stays untouched under the read-only
 root and is the snapshot every reset restores from, so no ``git`` is needed
 in the image and no new container is made between episodes of one image.
 
@@ -35,6 +35,8 @@ from gym_pdb.sandbox.docker.transport import docker_sdk
 STAMP = SUPPORT_DIR + "/.repo-stamp"
 MAX_RESTORE_PATHS = 200  # beyond this many changed paths, a reset copies the whole repository again
 DEFAULT_WORKSPACE_BYTES = 2 * 1024**3
+#: Not copied into the workspace: version control (memory, and no tool reads it). The image keeps it.
+COPY_EXCLUDE = (".git",)
 MAX_MIRROR_BYTES = 1_000_000  # a text file larger than this is not mirrored on the host (view/grep skip it)
 
 # Every entry of the workspace (kind and path), then the sha256 of the regular files changed since the stamp.
@@ -44,12 +46,14 @@ STATE = (
 )
 
 
-def checkout_script(repo: str, uid: int, protected: Sequence[str]) -> str:
-    """The control command that lays a fresh copy of ``repo`` into the workspace, owned as described above."""
+def checkout_script(repo: str, uid: int, protected: Sequence[str], exclude: Sequence[str] = ()) -> str:
+    """The control command that lays a fresh copy of ``repo`` (but its top-level ``exclude``) into the workspace,
+    owned as described above."""
     locked = " ".join(shlex.quote(f"{WORKDIR}/{p}") for p in protected)
     lock = f"{{ chown 0:0 -- {locked}; chmod 0444 -- {locked}; true; }} 2>/dev/null && " if protected else ""
+    skip = " ".join(shlex.quote(f"--exclude=./{p}") for p in exclude)
     return (
-        f"{protocol.scrub(uid)} && cp -a {shlex.quote(repo.rstrip('/'))}/. {WORKDIR}/ && "
+        f"{protocol.scrub(uid)} && tar -C {shlex.quote(repo.rstrip('/'))} {skip} -cf - . | tar -C {WORKDIR} -xpf - && "
         f"chown -R {uid}:{uid} {WORKDIR} && find {WORKDIR} -type d -exec chown 0:0 {{}} + -exec chmod 1777 {{}} + && "
         f"{lock}touch {STAMP}"
     )
@@ -157,7 +161,7 @@ class RepositorySandbox(DockerSandbox):
         for proc in list(self._processes):
             proc.abandon()
         self.protected = [safe_relpath(p) for p in protected]
-        c.control(checkout_script(self.repo_path, c.uid, self.protected), timeout=600)
+        c.control(checkout_script(self.repo_path, c.uid, self.protected, COPY_EXCLUDE), timeout=600)
         self.last_reset = "full"
 
     def _restore_changes(self, protected: Sequence[str]) -> bool:
