@@ -47,6 +47,7 @@ def test_pdb_view_grep_and_listdir_work_on_the_tree(env):
     assert "toolz/itertoolz.py:549" in obs
     obs, *_ = call(env, "view", path="toolz/itertoolz.py", start=547, end=550)
     assert "d[item] = 1" in obs
+    assert env.sandbox.wait_warm(60)  # pdb forks from the warm interpreter, which preloads nothing
     obs, *_ = call(env, "pdb", command="start", runner="pytest", file="toolz/tests/test_itertoolz.py::test_frequencies")
     assert "Started pdb" in obs, obs
     obs, *_ = call(env, "pdb", command="b toolz/itertoolz.py:549")

@@ -46,7 +46,7 @@ def repository_sandbox(spec: RepoSpec, kind: str | Sandbox | None, kwargs: Mappi
         raise RepositoryBackendError(
             f"repository tasks run only on the Docker backend: pass sandbox='docker' (not {name!r})"
         )
-    options = {k: v for k, v in kwargs.items() if k not in ("image", "warm", "attach")}
+    options = {k: v for k, v in kwargs.items() if k not in ("image", "attach")}
     sandbox = RepositorySandbox(image=spec.image, repo_path=spec.path, python=spec.python, **options)
     if spec.dockerfile:  # the image from its Dockerfile folder, where it is missing or out of date
         from gym_pdb.sandbox.docker.task_image import build_task_image

@@ -31,6 +31,7 @@ from gym_pdb.sandbox.docker import protocol
 from gym_pdb.sandbox.docker.protocol import SUPPORT_DIR, WORKDIR
 from gym_pdb.sandbox.docker.sandbox import DockerSandbox
 from gym_pdb.sandbox.docker.transport import docker_sdk
+from gym_pdb.sandbox.warm import zygote_config
 
 STAMP = SUPPORT_DIR + "/.repo-stamp"
 MAX_RESTORE_PATHS = 200  # beyond this many changed paths, a reset copies the whole repository again
@@ -127,9 +128,11 @@ def tree_from_tar(data: bytes, root: str) -> tuple[dict[str, str], dict[str, byt
 class RepositorySandbox(DockerSandbox):
     """A Docker sandbox on a working copy of ``repo_path`` of ``image`` (see the module's docstring).
 
-    No warm interpreter: nothing of the image is imported ahead of a run (the
-    repository may be numpy itself). pytest loads the repository's own
-    ``conftest.py`` files and ini file (``GYM_PDB_CONFTEST``).
+    Its warm interpreter preloads nothing (the repository may be numpy
+    itself, and pytest is the image's): it holds only the support scripts,
+    so a run skips the interpreter's start and nothing more. pytest loads
+    the repository's own ``conftest.py`` files and ini file
+    (``GYM_PDB_CONFTEST``).
 
     Args:
         image: the task's image.
@@ -141,9 +144,8 @@ class RepositorySandbox(DockerSandbox):
     def __init__(
         self, image: str, repo_path: str, workspace_bytes: int = DEFAULT_WORKSPACE_BYTES, **kwargs: Any
     ) -> None:
-        kwargs.pop("warm", None)
         kwargs.pop("attach", None)  # a pool's containers run the sandbox image, not the task's
-        super().__init__(image=image, workspace_bytes=workspace_bytes, warm=False, attach=False, **kwargs)
+        super().__init__(image=image, workspace_bytes=workspace_bytes, attach=False, **kwargs)
         self.repo_path = repo_path
         self.info.extra["repository"] = repo_path
         #: The entries of the pristine tree (path -> kind or sha256), known after the first checkout.
@@ -154,6 +156,9 @@ class RepositorySandbox(DockerSandbox):
 
     def _env(self, extra: Mapping[str, str] | None) -> dict[str, str]:
         return {**super()._env(extra), "GYM_PDB_CONFTEST": "1"}
+
+    def _zygote_config(self, uid: int) -> str:
+        return zygote_config(uid, [], self.info, self._env, prepared=False, preload=False)
 
     def checkout(self, protected: Sequence[str] = ()) -> None:
         """Stop every process of the task, and lay a fresh copy of the repository into the workspace."""
