@@ -25,6 +25,8 @@ class ToolSettings:
     pdb_output_bytes: int = 16384
     view_max_lines: int = 400
     grep_max_results: int = 50
+    trace_output_chars: int = 6000
+    trace_value_chars: int = 80
 
     @property
     def timeouts(self) -> Timeouts:

@@ -33,6 +33,7 @@ from _pytest.outcomes import Exit, Skipped, XFailed
 
 import guard
 import records
+import trace_calls
 
 LONGREPR_LIMIT = 4000
 # The modules a test file imports (``import a.b`` / ``from a.b import x``: the first of a list), read
@@ -49,15 +50,20 @@ def pytest_addoption(parser):
     group = parser.getgroup("gym-pdb")
     group.addoption("--gym-pdb-eval", action="store_true", default=False)
     group.addoption("--gym-pdb-timeout", type=float, default=0.0)
+    group.addoption("--gym-pdb-trace", default=None)
 
 
 def pytest_configure(config):
     if config.getoption("--gym-pdb-eval"):
-        record(config, config.getoption("--gym-pdb-timeout"))
+        record(config, config.getoption("--gym-pdb-timeout"), config.getoption("--gym-pdb-trace"))
 
 
-def record(config, timeout):
-    """Record this run's tests on the record channel, each stopped after ``timeout`` seconds."""
+def record(config, timeout, trace=None):
+    """Record this run's tests on the record channel, each stopped after ``timeout`` seconds.
+
+    ``trace``: the settings of a ``trace`` run (``trace_calls.read_spec``), whose
+    tests' calls are traced and recorded too; such a run is never judged.
+    """
     fd, key = records.take_channel()
     os.set_inheritable(fd, False)
     write = records.writer(fd, key)
@@ -68,7 +74,8 @@ def record(config, timeout):
     baseline = _baseline(workspace, test_files)
     guard.install(workspace, test_files, lambda text: write({"e": "evidence", "text": text}))
     _drop_session_handles()
-    config.pluginmanager.register(_recorder(write, timeout, workspace, baseline), "gym-pdb-recorder")
+    tracer = trace_calls.Tracer(workspace, trace_calls.read_spec(trace)) if trace is not None else None
+    config.pluginmanager.register(_recorder(write, timeout, workspace, baseline, tracer), "gym-pdb-recorder")
     _skip_final_garbage_collection(config)
 
 
@@ -96,7 +103,7 @@ def _drop_session_handles():
         debugging.pytestPDB._pluginmanager = None
 
 
-def _recorder(write, timeout, workspace, baseline):
+def _recorder(write, timeout, workspace, baseline, tracer=None):
     """The plugin that records the run: its hooks as closures over ``write``."""
     state = {"disarm_collect": None, "snapshot": None, "tampered": set()}
     is_instance, type_of = isinstance, type
@@ -142,8 +149,12 @@ def _recorder(write, timeout, workspace, baseline):
         def pytest_runtest_call(self, item):
             disarm = limit(timeout, "the test")
             try:
+                if tracer is not None:
+                    tracer.start()
                 outcome = yield
             finally:
+                if tracer is not None:
+                    tracer.stop()
                 disarm()
             excinfo = outcome.excinfo
             exc = excinfo[1] if excinfo else None
@@ -160,6 +171,9 @@ def _recorder(write, timeout, workspace, baseline):
             else:
                 result = "failed"
             write({"e": "call", "id": item.nodeid, "outcome": result, "error": type_of(exc).__name__ if exc else ""})
+            if tracer is not None:
+                error = "%s: %s" % (type_of(exc).__name__, tracer.show(exc, plain=True, first_line=True)) if exc else ""
+                write(tracer.record(item.nodeid, result + (" (%s)" % error if error else "")))
 
         def pytest_collectstart(self, collector):
             if is_instance(collector, pytest.Module):
@@ -278,10 +292,10 @@ def _stop_rewriting_imports():
 
 
 def parse_run_args(args):
-    """``(timeout, test files)`` from an eval's per-run arguments, or None if they are not just those.
+    """``(timeout, test files, trace settings or None)`` from an eval's per-run arguments, or None if they are not just those.
 
     The form, that of the host's ``eval_run_args``:
-    ``--gym-pdb-eval --gym-pdb-timeout SECONDS FILE...``.
+    ``--gym-pdb-eval --gym-pdb-timeout SECONDS [--gym-pdb-trace SPEC] FILE...``.
     """
     if len(args) < 4 or args[0] != "--gym-pdb-eval" or args[1] != "--gym-pdb-timeout":
         return None
@@ -289,10 +303,14 @@ def parse_run_args(args):
         timeout = float(args[2])
     except ValueError:
         return None
-    files = list(args[3:])
+    files, trace = list(args[3:]), None
+    if files[0] == "--gym-pdb-trace":
+        trace, files = files[1] if len(files) > 1 else None, files[2:]
+        if trace is None or not files:
+            return None
     if any(not f or f.startswith("-") for f in files):
         return None
-    return timeout, files
+    return timeout, files, trace
 
 
 def _skip_final_garbage_collection(config):

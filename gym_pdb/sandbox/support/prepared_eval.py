@@ -58,7 +58,7 @@ def detach(session):
 def resume_session(session, run_args):
     """Make the held session this run's: its capture, fault handler, start time, test files and recorder."""
     config = session.config
-    timeout, files = eval_plugin.parse_run_args(run_args)
+    timeout, files, trace = eval_plugin.parse_run_args(run_args)
     capture = config.pluginmanager.getplugin("capturemanager")
     if capture is not None:
         capture.start_global_capturing()
@@ -69,4 +69,4 @@ def resume_session(session, run_args):
     if reporter is not None:
         reporter.pytest_sessionstart(session=session)  # the run's start time (-q: no header)
     config.args = files
-    eval_plugin.record(config, timeout)
+    eval_plugin.record(config, timeout, trace)
