@@ -52,14 +52,14 @@ def _trace_block(trace: dict[str, Any], files: Mapping[str, str], expand: int | 
             notes.append(f"{hidden[key]} {text}")
     out = [
         f"== {trace.get('target')}: {trace.get('outcome')} ==",
-        f"{total} call{'' if total == 1 else 's'} of workspace functions ({', '.join(notes)}).",
+        f"{_calls(total)} of workspace functions ({', '.join(notes)}).",
     ]
     if trace.get("cut"):
         out.append("(the trace was too large and was cut)")
     for entry in entries:
         out.extend(_entry(entry, files))
     if expand is not None and not any("steps" in e for e in entries):
-        out.append(f"Call #{expand} did not happen in this run ({total} calls).")
+        out.append(f"Call #{expand} did not happen in this run ({_calls(total)}).")
     return out
 
 
@@ -69,7 +69,7 @@ def _entry(entry: dict[str, Any], files: Mapping[str, str]) -> list[str]:
         low, high = entry.get("low"), entry.get("high")
         depth = f"depth {low}" if low == high else f"depth {low}-{high}"
         return [
-            f"{pad}... {entry.get('count')} more calls of {entry['fold']} from #{entry.get('n')} on "
+            f"{pad}... {_calls(int(entry.get('count', 0)), 'more ')} of {entry['fold']} from #{entry.get('n')} on "
             f"({depth}) folded: not traced line by line; the last few are shown"
         ]
     pad = "  " * max(0, int(entry.get("d", 1)) - 1)
@@ -99,6 +99,10 @@ def _steps(entry: dict[str, Any], files: Mapping[str, str], pad: str) -> list[st
         changed = ", ".join(f"{name}={value}" for name, value in changes)
         out.append(f"{pad}    {line:4d}  {_cut(text, SOURCE_CHARS):{SOURCE_CHARS}s}  {changed}".rstrip())
     return out
+
+
+def _calls(count: int, more: str = "") -> str:
+    return f"{count} {more}call{'' if count == 1 else 's'}"
 
 
 def _cut(text: str, limit: int) -> str:
