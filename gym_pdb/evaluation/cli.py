@@ -31,6 +31,7 @@ FLAG_KEYS = {
     "resume": "resume", "rerun_failed": "rerun_failed", "model": "llm.model", "base_url": "llm.base_url",
     "api_key_env": "llm.api_key_env", "temperature": "llm.temperature", "max_tokens": "llm.max_tokens",
     "context_tokens": "llm.context_tokens", "thinking": "llm.enable_thinking", "tool_format": "llm.tool_format",
+    "tool_schedule": "tool_schedule", "hide_locked": "hide_locked",
 }  # fmt: skip
 
 
@@ -69,6 +70,14 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", help="a YAML or JSON file of EvalConfig keys")
     p.add_argument(
         "-p", "--param", action="append", metavar="KEY=VALUE", help="override a config key (llm.temperature=0.6)"
+    )
+    p.add_argument(
+        "--tool-schedule",
+        help="lock tools until they unlock: 'debug(5)' (pdb and trace after the 5th rewrite) or JSON such as "
+        '\'{"pdb": {"after": {"rewrite": 5}}}\'',
+    )
+    p.add_argument(
+        "--hide-locked", action="store_true", help="with --tool-schedule: offer each turn only the unlocked tools"
     )
     p.add_argument("--resume", action="store_true", help="continue the run in --output: skip the finished tasks")
     p.add_argument("--rerun-failed", action="store_true", help="with --resume: run the unresolved tasks again too")
