@@ -9,7 +9,7 @@ import pytest
 
 from gym_pdb.sandbox.support import trace_calls
 
-PROGRAM = '''
+PROGRAM = """
 def fib(n):
     if n < 2:
         return n
@@ -32,7 +32,7 @@ class Box:
     def put(self, item):
         self.item = item
         return self
-'''
+"""
 
 
 @pytest.fixture

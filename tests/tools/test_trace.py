@@ -10,7 +10,7 @@ from gym_pdb.tools import DEFAULT_TOOLS
 
 TOOLS = [*DEFAULT_TOOLS, "trace"]
 
-PROGRAM = '''
+PROGRAM = """
 def fib(n):
     if n < 2:
         return n
@@ -26,7 +26,7 @@ def mean(values):
 
 if __name__ == "__main__":
     print("mean", mean([2, 4]))
-'''
+"""
 
 TEST = """
 from solution import fib, mean
