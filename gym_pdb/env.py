@@ -129,6 +129,8 @@ class PDBEnv(gym.Env):
         if self.tool_schedule is not None:
             self.tool_schedule.check(self.tools, TOOLS)
         self._tool_calls: Counter[str] = Counter()
+        #: The debug tool's subagent (``gym_pdb.tools.debug.Subagent``), which the agent that holds one attaches.
+        self.subagent: Any = None
         self.reward_mode = reward_mode
         self.integrity = integrity
         self.render_mode = render_mode
@@ -233,6 +235,9 @@ class PDBEnv(gym.Env):
         info["frame"] = _charset_frame(frame_detail(self._ctx))
         if result is not None and result.eval is not None:
             info["eval"] = result.eval.to_info()
+        if result is not None and result.info:  # a tool adds to the info, never changes what the env reports
+            for key, value in result.info.items():
+                info.setdefault(key, value)
         return observation, reward, terminated, False, info
 
     def render(self) -> str | None:
@@ -282,6 +287,7 @@ class PDBEnv(gym.Env):
         """Run the call; a refused call or a failed sandbox is an observation, never an exception."""
         ctx, _ = self._episode()
         tool = self.tools[call.name]
+        ctx.subagent = self.subagent
         try:
             return tool(ctx, **tool.bind(call.arguments))
         except ToolError as exc:

@@ -52,6 +52,8 @@ class Episode:
     final_files: dict[str, str] = field(default_factory=dict)
     gold_files: dict[str, str] | None = None  # the task's known fix (changed files), if any
     step_log: list[dict[str, Any]] = field(default_factory=list)  # one record per turn (agents.steps)
+    #: The debug tool's subagent conversations (``info["subagent"]``), each with the main turn that asked.
+    subagents: list[dict[str, Any]] = field(default_factory=list)
 
 
 def run_episode(
@@ -94,6 +96,7 @@ def run_episode(
     ]
     try:
         agent.reset(task, observation)
+        agent.attach(pdb_env)
         _play(env, agent, episode, max_steps, max_no_call, on_turn, hide_locked)
     except LLMError as exc:
         episode.error, episode.stop_reason = f"model: {exc}", "error"
@@ -171,6 +174,8 @@ def _play(
         episode.resolved = bool(info.get("resolved"))
         messages.append(_tool_message(first, observation))
         add_step(record, action, info, float(reward), env_time, len(messages) - 1)
+        if isinstance(info.get("subagent"), dict):
+            episode.subagents.append({"turn": episode.turns, "tool_call_id": first.get("id", ""), **info["subagent"]})
         messages.extend(_tool_message(call, NOT_EXECUTED) for call in rest)
         if on_turn:
             on_turn(episode)

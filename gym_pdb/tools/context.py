@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from gym_pdb.sandbox.base import Sandbox, safe_relpath
 from gym_pdb.sandbox.session import PdbSession
@@ -109,6 +110,7 @@ class ToolContext:
     settings: ToolSettings = field(default_factory=ToolSettings)
     last_eval: EvalResult | None = None
     expected: Expected | None = None  # the tests the task's runs must pass
+    subagent: Any = None  # the debug tool's subagent (tools.debug.Subagent), attached by the agent through the env
 
     @property
     def task(self) -> Task:
