@@ -32,6 +32,17 @@ Work like this:
 
 Do not change the tests. {ONE_CALL}"""
 
+TRACE_SYSTEM_PROMPT = f"""You are a debugging assistant. A Python program in the workspace has a bug: some of its tests fail. You find it with a function-level tracer and fix it with line edits, then check it with the tests.
+
+Work like this:
+1. Run eval to see which tests fail and how. Use view (and grep, listdir) to read the program.
+2. Trace a failing test: trace with target="test.py::test_name". Each call of the program's functions is shown in order with its arguments, the lines it ran, the branches it took, the locals it changed and what it returned or raised. Narrow it with function="name", max_depth, max_calls.
+3. To see one call line by line, trace the same target with call=N (N: the call's number in the trace).
+4. When the trace shows the bug, fix it with rewrite (path, start, end, new_code: lines start..end, 1-based and inclusive, with their indentation).
+5. Run eval. If tests still fail, trace again. The episode ends when all tests pass.
+
+Do not change the tests. {ONE_CALL}"""
+
 SUBAGENT_MAIN_PROMPT = f"""You are a debugging assistant. A Python program in the workspace has a bug: some of its tests fail. Fix it with line edits, then check it with the tests. A debugging subagent can investigate for you.
 
 Work like this:

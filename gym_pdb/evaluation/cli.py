@@ -32,6 +32,7 @@ FLAG_KEYS = {
     "api_key_env": "llm.api_key_env", "temperature": "llm.temperature", "max_tokens": "llm.max_tokens",
     "context_tokens": "llm.context_tokens", "thinking": "llm.enable_thinking", "tool_format": "llm.tool_format",
     "tool_schedule": "tool_schedule", "hide_locked": "hide_locked", "subagent_model": "agent_kwargs.subagent_model",
+    "tools": "tools", "label": "label",
 }  # fmt: skip
 
 
@@ -79,6 +80,8 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--hide-locked", action="store_true", help="with --tool-schedule: offer each turn only the unlocked tools"
     )
+    p.add_argument("--tools", nargs="+", help="the tools the env offers (default: the agent's)")
+    p.add_argument("--label", help="the run's name in summaries (default: the agent's name)")
     p.add_argument("--resume", action="store_true", help="continue the run in --output: skip the finished tasks")
     p.add_argument("--rerun-failed", action="store_true", help="with --resume: run the unresolved tasks again too")
     g = p.add_argument_group("model (debug_agent, rewrite_agent, debug_subagent)")
@@ -120,7 +123,7 @@ def eval_config(given: dict) -> EvalConfig:
         value = given[flag]
         if flag == "tasks":
             value = parse_tasks(value)
-        elif flag in ("env", "remote"):
+        elif flag in ("env", "remote", "tools"):
             value = [e for v in value for e in v.split(",") if e]
         target = data
         *path, last = key.split(".")

@@ -31,7 +31,9 @@ class EvalConfig:
     ``agent_kwargs`` to the agent. ``tool_schedule`` (``"debug(5)"`` or
     ``{"pdb": {"after": {"rewrite": 5}}}``) locks tools until they unlock;
     ``hide_locked`` leaves locked tools out of each turn's tools (else they are
-    offered, and a call says when they unlock).
+    offered, and a call says when they unlock). ``tools``: the env's tools
+    (default: the agent's). ``label``: the run's name in summaries (default:
+    the agent's name), to tell apart runs of one agent under several settings.
     """
 
     env: list[str] = field(default_factory=lambda: ["PDB-Demo-v0"])
@@ -51,6 +53,8 @@ class EvalConfig:
     agent_kwargs: dict[str, Any] = field(default_factory=dict)
     tool_schedule: str | dict[str, Any] | None = None
     hide_locked: bool = False
+    tools: list[str] | None = None
+    label: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.env, str):
