@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass, field
 from typing import Any
 
 from gym_pdb.sandbox.support import eval_command, eval_run_args
@@ -23,21 +22,8 @@ from gym_pdb.tools.base import Tool, ToolError, ToolResult
 from gym_pdb.tools.context import ToolContext
 from gym_pdb.tools.grammar import CommandLine, Named, Word
 from gym_pdb.tools.registry import register_tool
-from gym_pdb.tools.trace_format import format_trace
+from gym_pdb.tools.trace_format import TraceRun, format_trace
 from gym_pdb.verdict.run import sync_workspace
-
-
-@dataclass
-class TraceRun:
-    """What a trace run left: its trace records (one per test, or the program's), the rest, and its output."""
-
-    runner: str
-    targets: list[str]
-    traces: list[dict[str, Any]] = field(default_factory=list)
-    collect_errors: list[str] = field(default_factory=list)
-    output: str = ""
-    timed_out: bool = False
-    elapsed: float = 0.0
 
 
 def trace_spec(ctx: ToolContext, function: str | None, max_calls: int | None, max_depth: int | None, call: int | None) -> str:

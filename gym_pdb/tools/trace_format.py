@@ -10,12 +10,23 @@ the locals it changed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from gym_pdb.tools.trace import TraceRun
+from dataclasses import dataclass, field
+from typing import Any
 
 SOURCE_CHARS = 60
+
+
+@dataclass
+class TraceRun:
+    """What a trace run left: its trace records (one per test, or the program's), the rest, and its output."""
+
+    runner: str
+    targets: list[str]
+    traces: list[dict[str, Any]] = field(default_factory=list)
+    collect_errors: list[str] = field(default_factory=list)
+    output: str = ""
+    timed_out: bool = False
+    elapsed: float = 0.0
 
 
 def format_trace(run: TraceRun, files: Mapping[str, str], budget: int, expand: int | None = None) -> str:
