@@ -77,10 +77,10 @@ class Call:
 class Fold:
     """The calls of one function past its first few: counted, the last few kept."""
 
-    __slots__ = ("first", "last", "count", "low", "high", "tail")
+    __slots__ = ("first", "count", "low", "high", "tail")
 
     def __init__(self, number, depth, keep):
-        self.first = self.last = number
+        self.first = number
         self.count = 0
         self.low = self.high = depth
         self.tail = collections.deque(maxlen=keep)
@@ -175,7 +175,6 @@ class Tracer:
                 return None
             fold = self.folds[name] = Fold(self.number, depth, spec["keep"])
         fold.count += 1
-        fold.last = self.number
         fold.low, fold.high = min(fold.low, depth), max(fold.high, depth)
         entry = Call(self.number, depth, name, self.arguments(frame, code), code, None)
         fold.tail.append(entry)
