@@ -21,6 +21,8 @@ matching the filter, are only counted.
 ``sys.settrace`` (the sandbox's Python is 3.11).
 """
 
+from __future__ import annotations
+
 import ast
 import collections
 import fnmatch
@@ -28,6 +30,12 @@ import json
 import os
 import reprlib
 import sys
+from types import CodeType, FrameType
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+
+Spec = Dict[str, Any]  # read_spec's settings
+Pairs = List[Tuple[str, str]]  # (name, value shown) of arguments or locals
+Record = Dict[str, Any]
 
 LIMITS = {  # name: (default, smallest, largest)
     "max_calls": (40, 1, 500),
@@ -44,10 +52,10 @@ MISSING = object()
 CO_NEWLOCALS = 0x02
 
 
-def read_spec(text):
+def read_spec(text: Optional[str]) -> Spec:
     """The trace's settings from the JSON the host sent, clamped to their ranges."""
     raw = json.loads(text) if text else {}
-    spec = {}
+    spec: Spec = {}
     for name, (default, low, high) in LIMITS.items():
         try:
             value = int(raw.get(name, default))
@@ -64,14 +72,14 @@ class Call:
 
     __slots__ = ("number", "depth", "name", "args", "lines", "changed", "result", "raised", "code", "steps", "last")
 
-    def __init__(self, number, depth, name, args, code, lines):
+    def __init__(self, number: int, depth: int, name: str, args: Pairs, code: CodeType, lines: Optional[List[int]]):
         self.number, self.depth, self.name, self.args, self.code = number, depth, name, args, code
         self.lines = lines  # [line, ...] when traced line by line, else None
-        self.changed = None
-        self.result = None
-        self.raised = None
-        self.steps = None  # [(line, {name: value})] when expanded
-        self.last = None  # the locals' values at the last line event (expanded calls)
+        self.changed: Optional[Pairs] = None
+        self.result: Optional[str] = None
+        self.raised: Any = None  # the (type, value, traceback) of an exception event, then its text at the return
+        self.steps: Optional[List[Tuple[int, Pairs]]] = None  # [(line, locals it changed)] when expanded
+        self.last: Dict[str, str] = {}  # the locals' values at the last line event (expanded calls)
 
 
 class Fold:
@@ -79,45 +87,45 @@ class Fold:
 
     __slots__ = ("first", "count", "low", "high", "tail")
 
-    def __init__(self, number, depth, keep):
+    def __init__(self, number: int, depth: int, keep: int):
         self.first = number
         self.count = 0
         self.low = self.high = depth
-        self.tail = collections.deque(maxlen=keep)
+        self.tail: Deque[Call] = collections.deque(maxlen=keep)
 
 
 class Tracer:
     """Traces the calls of one test (or program): ``start()``, run it, ``stop()``, then ``record()``."""
 
-    def __init__(self, workspace, spec):
+    def __init__(self, workspace: str, spec: Spec):
         self.root = os.path.realpath(workspace) + os.sep
         self.spec = spec
         self.exclude = {os.path.realpath(os.path.join(workspace, p.split("::")[0])) for p in spec["exclude"]}
-        self.names = {}  # code object -> qualified name, or None when not the workspace's
+        self.names: Dict[CodeType, Optional[str]] = {}  # qualified name, or None when not the workspace's
         shown = reprlib.Repr()
         shown.maxstring = shown.maxother = spec["value_chars"]
         shown.maxlist = shown.maxtuple = shown.maxset = shown.maxdict = 6
         self.reprlib = shown
         self.reset()
 
-    def reset(self):
+    def reset(self) -> None:
         """A new test: the numbers go on from the last test's, so that ``expand`` names one call of the run."""
-        self.stack = []  # the workspace calls under way: a Call, a Fold's light Call, or None
+        self.stack: List[Optional[Call]] = []  # the workspace calls under way: a Call, a Fold's light Call, or None
         self.first = self.number = getattr(self, "number", 0)
-        self.entries = []
-        self.folds = {}
-        self.counts = collections.Counter()
-        self.hidden = collections.Counter()
+        self.entries: List[Call] = []
+        self.folds: Dict[str, Fold] = {}
+        self.counts: collections.Counter[str] = collections.Counter()
+        self.hidden: collections.Counter[str] = collections.Counter()
 
     # -- tracing ---------------------------------------------------------------
-    def start(self):
+    def start(self) -> None:
         self.reset()
         sys.settrace(self.on_call)
 
-    def stop(self):
+    def stop(self) -> None:
         sys.settrace(None)
 
-    def name_of(self, code):
+    def name_of(self, code: CodeType) -> Optional[str]:
         filename = code.co_filename
         if filename.startswith("<"):  # frozen modules, code compiled from strings
             return None
@@ -128,12 +136,13 @@ class Tracer:
             return None
         return "%s:%s" % (real[len(self.root) :], getattr(code, "co_qualname", code.co_name))
 
-    def on_call(self, frame, event, arg):
+    def on_call(self, frame: FrameType, event: str, arg: Any) -> Optional[Callable[..., Any]]:
         if event != "call":
             return None
         code = frame.f_code
-        name = self.names.get(code, MISSING)
-        if name is MISSING:
+        try:
+            name = self.names[code]
+        except KeyError:
             name = self.names[code] = self.name_of(code)
         if name is None:
             return None
@@ -147,7 +156,7 @@ class Tracer:
         frame.f_trace_lines = entry is not None and entry.lines is not None
         return self.on_event
 
-    def begin(self, frame, code, name, depth):
+    def begin(self, frame: FrameType, code: CodeType, name: str, depth: int) -> Optional[Call]:
         spec = self.spec
         if self.number == spec["expand"]:
             entry = Call(self.number, depth, name, self.arguments(frame, code), code, [])
@@ -180,7 +189,7 @@ class Tracer:
         fold.tail.append(entry)
         return entry
 
-    def on_event(self, frame, event, arg):
+    def on_event(self, frame: FrameType, event: str, arg: Any) -> Callable[..., Any]:
         if event == "line":
             entry = self.stack[-1] if self.stack else None
             if entry is not None and entry.lines is not None:
@@ -200,7 +209,7 @@ class Tracer:
                 self.end(entry, frame, arg)
         return self.on_event
 
-    def end(self, entry, frame, value):
+    def end(self, entry: Call, frame: FrameType, value: Any) -> None:
         raised = entry.raised
         if raised is not None:
             entry.raised = "%s: %s" % (raised[0].__name__, self.show(raised[1], plain=True, first_line=True))
@@ -211,16 +220,16 @@ class Tracer:
         if entry.lines is not None and entry.code.co_flags & CO_NEWLOCALS:  # not a module's or a class's body
             entry.changed = self.changes(dict(entry.args), self.values(frame.f_locals))
 
-    def step(self, entry, frame):
+    def step(self, entry: Call, frame: FrameType) -> None:
         """An expanded call's line step: the locals the previous line changed."""
         now = self.values(frame.f_locals) if entry.code.co_flags & CO_NEWLOCALS else {}
-        if entry.lines and len(entry.steps) < MAX_STEPS:
+        if entry.lines and entry.steps is not None and len(entry.steps) < MAX_STEPS:
             entry.steps.append((entry.lines[-1], self.changes(entry.last, now)))
         entry.last = now
 
     # -- values ------------------------------------------------------------------
-    def show(self, value, plain=False, first_line=False):
-        limit = self.spec["value_chars"]
+    def show(self, value: Any, plain: bool = False, first_line: bool = False) -> str:
+        limit: int = self.spec["value_chars"]
         try:
             text = str(value) if plain else self.reprlib.repr(value)
             if first_line:
@@ -229,25 +238,25 @@ class Tracer:
             text = "<%s; repr raised %s>" % (type(value).__name__, type(exc).__name__)
         return text if len(text) <= limit else text[: limit - 3] + "..."
 
-    def arguments(self, frame, code):
+    def arguments(self, frame: FrameType, code: CodeType) -> Pairs:
         flags = code.co_flags
         count = code.co_argcount + code.co_kwonlyargcount + bool(flags & 0x04) + bool(flags & 0x08)
         local = frame.f_locals
         return [(name, self.show(local[name])) for name in code.co_varnames[:count] if name in local][:MAX_NAMES]
 
-    def values(self, local):
+    def values(self, local: Dict[str, Any]) -> Dict[str, str]:
         return {name: self.show(value) for name, value in list(local.items())[: 4 * MAX_NAMES]}
 
     @staticmethod
-    def changes(before, after):
+    def changes(before: Dict[str, str], after: Dict[str, str]) -> Pairs:
         changed = [(k, v) for k, v in after.items() if before.get(k, MISSING) != v]
         return changed[:MAX_NAMES]
 
     # -- the record --------------------------------------------------------------
-    def record(self, target, outcome):
+    def record(self, target: str, outcome: str) -> Record:
         """The trace as one JSON-able record (``e: trace``)."""
         branches = Branches()
-        calls = []
+        calls: List[Record] = []
         for entry in self.entries:
             calls.append(self.entry_record(entry, branches))
         for name, fold in self.folds.items():
@@ -259,7 +268,7 @@ class Tracer:
                 })  # fmt: skip
             calls.extend(self.entry_record(e, branches) for e in tail)
         calls.sort(key=lambda item: (item["n"], "fold" in item))
-        record = {
+        record: Record = {
             "e": "trace",
             "target": target,
             "outcome": outcome,
@@ -272,8 +281,8 @@ class Tracer:
             record["cut"] = True
         return record
 
-    def entry_record(self, entry, branches):
-        item = {"n": entry.number, "d": entry.depth, "f": entry.name, "a": entry.args}
+    def entry_record(self, entry: Call, branches: Branches) -> Record:
+        item: Record = {"n": entry.number, "d": entry.depth, "f": entry.name, "a": entry.args}
         if entry.raised is not None:
             item["x"] = entry.raised
         else:
@@ -290,16 +299,17 @@ class Tracer:
         return item
 
 
-def matches(pattern, name):
+def matches(pattern: str, name: str) -> bool:
     """A filter: a glob (``*push*``) or a substring of ``file.py:Class.method``."""
     if any(c in pattern for c in "*?["):
         return fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(name.split(":", 1)[-1], pattern)
     return pattern in name
 
 
-def ranges(lines):
+def ranges(lines: List[int]) -> str:
     """``3-7, 9, 12-14``: the lines run, as ranges."""
-    out, run = [], None
+    out: List[List[int]] = []
+    run: Optional[List[int]] = None
     for line in sorted(set(lines)):
         if run is not None and line == run[1] + 1:
             run[1] = line
@@ -315,10 +325,10 @@ def ranges(lines):
 class Branches:
     """The branches a call took, from the order of its lines and the ``if``/``while``/``for`` of its file."""
 
-    def __init__(self):
-        self.points = {}  # filename -> {line: (kind, first line of the body)}
+    def __init__(self) -> None:
+        self.points: Dict[str, Dict[int, Tuple[str, int]]] = {}  # filename -> {line: (kind, first line of the body)}
 
-    def of(self, filename):
+    def of(self, filename: str) -> Dict[int, Tuple[str, int]]:
         points = self.points.get(filename)
         if points is None:
             points = self.points[filename] = {}
@@ -333,10 +343,10 @@ class Branches:
                     points.setdefault(node.lineno, (kind, node.body[0].lineno))
         return points
 
-    def taken(self, code, lines):
+    def taken(self, code: CodeType, lines: List[int]) -> str:
         """``if@4 T2 F1; for@3 x3``: each branch point's outcomes (a ``for``: its iterations)."""
         points = self.of(code.co_filename)
-        seen = {}
+        seen: Dict[int, List[Any]] = {}
         for here, after in zip(lines, lines[1:], strict=False):
             point = points.get(here)
             if point is None:
@@ -356,7 +366,7 @@ class Branches:
         return "; ".join(parts)
 
 
-def run_program(argv):
+def run_program(argv: List[str]) -> int:
     """``trace_calls.py --gym-pdb-trace SPEC TIMEOUT PROGRAM ARGS``: run the program under the tracer."""
     import runpy
     import signal
@@ -373,7 +383,7 @@ def run_program(argv):
     class Stopped(BaseException):
         pass
 
-    def alarm(signum, frame):
+    def alarm(signum: int, frame: Any) -> None:
         raise Stopped("the program ran for more than %gs and was stopped" % timeout)
 
     signal.signal(signal.SIGALRM, alarm)
