@@ -152,3 +152,15 @@ def test_a_row_with_a_dockerfile_builds_its_image_at_the_first_reset(tmp_path):
     finally:
         env.close()
         docker.from_env().images.remove(tag, force=True)
+
+
+def test_trace_is_refused_on_a_repository_and_leaves_its_tree(repo_tasks):  # noqa: F811
+    env = PDBEnv(tasks=repo_tasks, sandbox="docker", tools=("pdb", "rewrite", "view", "eval", "trace"))
+    try:
+        env.reset(options={"task_id": TOOLZ})
+        obs, *_ = call(env, "trace", target="toolz/tests/test_itertoolz.py::test_frequencies")
+        assert "not available on repository tasks" in obs, obs
+        _, _, _, info = call(env, "eval")
+        assert (info["tests_passed"], info["tests_total"]) == (5, 7) and info["integrity"]["valid"]
+    finally:
+        env.close()
