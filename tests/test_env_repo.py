@@ -5,22 +5,21 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from conftest import require_backend
-from repo_testlib import repo_tasks  # noqa: F401 - the session fixture
 
 from gym_pdb.agents import make_agent, run_episode
 from gym_pdb.env import PDBEnv
-from gym_pdb.tasks.audit import audit_tasks
 from gym_pdb.sandbox.docker import default_image
+from gym_pdb.tasks.audit import audit_tasks
 from gym_pdb.tasks.patch import make
 from gym_pdb.tasks.repo_dataset import tasks_from_rows
 from gym_pdb.tasks.repository import make_repo_task, repo_spec
+from tests.conftest import require_backend
 
 TOOLZ = "toolz-0.12.1"
 
 
 @pytest.fixture(scope="module")
-def env(repo_tasks):  # noqa: F811
+def env(repo_tasks):
     made = PDBEnv(tasks=repo_tasks, sandbox="docker", sandbox_kwargs={"labels": {"gym-pdb.test": "env-repo"}})
     yield made
     made.close()
@@ -87,13 +86,13 @@ def test_a_new_module_that_would_shadow_pytest_voids_the_run(env):
     assert "pytest.py" not in env.workspace_files()
 
 
-def test_the_audit_runs_on_repository_tasks(repo_tasks):  # noqa: F811
+def test_the_audit_runs_on_repository_tasks(repo_tasks):
     records = audit_tasks(repo_tasks.values(), workers=1, sandbox="docker")
     assert [(r.task_id, r.status) for r in records] == [(t, "ok") for t in repo_tasks], [r.to_dict() for r in records]
     assert all(r.gold is not None and r.gold.resolved and not r.buggy.resolved for r in records)
 
 
-def test_the_test_patch_and_hidden_tests_are_there_for_the_eval_only(repo_tasks):  # noqa: F811
+def test_the_test_patch_and_hidden_tests_are_there_for_the_eval_only(repo_tasks):
     spec = repo_spec(repo_tasks[TOOLZ])
     assert spec is not None
     hidden = "from toolz import frequencies\n\n\ndef test_hidden():\n    assert frequencies('aab') == {'a': 2, 'b': 1}\n"
@@ -154,7 +153,7 @@ def test_a_row_with_a_dockerfile_builds_its_image_at_the_first_reset(tmp_path):
         docker.from_env().images.remove(tag, force=True)
 
 
-def test_trace_is_refused_on_a_repository_and_leaves_its_tree(repo_tasks):  # noqa: F811
+def test_trace_is_refused_on_a_repository_and_leaves_its_tree(repo_tasks):
     env = PDBEnv(tasks=repo_tasks, sandbox="docker", tools=("pdb", "rewrite", "view", "eval", "trace"))
     try:
         env.reset(options={"task_id": TOOLZ})

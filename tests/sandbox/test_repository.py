@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from repo_testlib import repo_tasks  # noqa: F401 - the session fixture
 
 from gym_pdb.sandbox.base import SandboxError
 from gym_pdb.sandbox.docker.repository import RepositorySandbox
@@ -11,7 +10,7 @@ from gym_pdb.tasks.repository import repo_spec
 
 
 @pytest.fixture(scope="module")
-def sandbox(repo_tasks):  # noqa: F811
+def sandbox(repo_tasks):
     spec = repo_spec(repo_tasks["toolz-0.12.1"])
     assert spec is not None
     sb = RepositorySandbox(image=spec.image, repo_path=spec.path, labels={"gym-pdb.test": "repository"})
@@ -73,7 +72,7 @@ SLEEPERS = (
 )
 
 
-def test_processes_end_at_a_reset_and_a_closed_sandbox_refuses_work(repo_tasks):  # noqa: F811
+def test_processes_end_at_a_reset_and_a_closed_sandbox_refuses_work(repo_tasks):
     spec = repo_spec(repo_tasks["inflection-0.5.1"])
     assert spec is not None
     sb = RepositorySandbox(image=spec.image, repo_path=spec.path)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import require_backend
 
 from gym_pdb.sandbox.docker import default_image
 from gym_pdb.sandbox.docker.task_image import RECIPE_LABEL, context_hash, image_recipe
 from gym_pdb.sandbox.docker_cli import main
+from tests.conftest import require_backend
 
 TAG = "gym-pdb-test-task-image:latest"
 
