@@ -13,6 +13,7 @@ recipe and rebuilt only when the sandbox image under them changes
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import subprocess
 import sys
@@ -102,7 +103,9 @@ EXAMPLES = (
 
 def fetch_sdist(package: str, version: str, dest: Path) -> Path:
     """Download the source distribution of ``package==version`` into ``dest`` (host side, PyPI or its mirror)."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--no-build-isolation"]
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", package]
+    if importlib.util.find_spec("setuptools") is not None:  # its metadata step needs no build env from PyPI then
+        cmd.append("--no-build-isolation")
     subprocess.run([*cmd, "-q", "-d", str(dest), f"{package}=={version}"], check=True, timeout=300)
     found = sorted(dest.glob(f"{package}-{version}.tar.gz"))
     if not found:
