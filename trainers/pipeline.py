@@ -128,14 +128,18 @@ def sft(
 ) -> Any:
     """SFT ``model`` on a run's trajectories (:mod:`trainers.sft`); saves model and tokenizer to ``output``.
 
-    ``config`` are :class:`trainers.sft.PDBSFTConfig` fields; trajectories longer than ``max_tokens`` (default:
-    ``max_length``) are left out, shorter ones longer than ``max_length`` cut. Returns the trainer.
+    ``config`` are :class:`trainers.sft.PDBSFTConfig` fields. Trajectories longer than ``max_tokens`` (default:
+    ``max_length``) are left out; those between ``max_length`` and ``max_tokens`` are cut to ``max_length``.
+    Returns the trainer.
     """
+    import torch
+
     from .data import load_trajectories
     from .sft import PDBSFTConfig, build_sft_trainer
 
+    cpu = not torch.cuda.is_available()
     args = PDBSFTConfig(
-        **{"output_dir": str(output), "use_cpu": True, "bf16": False, "save_strategy": "no", "report_to": "none",
+        **{"output_dir": str(output), "use_cpu": cpu, "bf16": False if cpu else None, "save_strategy": "no", "report_to": "none",
            "dataloader_num_workers": 0, "disable_tqdm": True, **config}
     )  # fmt: skip
     rows = load_trajectories(trajectories, max_tokens=max_tokens or args.max_length, tokenizer=tokenizer)
