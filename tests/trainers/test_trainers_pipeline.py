@@ -8,6 +8,7 @@ it learns: ``benchmarks/learning_cpu.py`` is about learning.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import pytest
@@ -16,6 +17,7 @@ from trainers_testlib import SHARED_DATA, finite_losses, require_train_extra
 require_train_extra()
 
 from trainers.models import random_qwen3  # noqa: E402
+from tests.conftest import require  # noqa: E402
 from trainers.pipeline import collect, evaluate, score, serve, sft  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
@@ -27,8 +29,8 @@ TASKS = ["syn-train-745470182815633045", "syn-train-8206391887579712273"]
 
 
 def test_collect_sft_serve_eval(tokenizer, tmp_path, completion_only_lm_head):
-    pytest.importorskip("fastapi")
-    pytest.importorskip("uvicorn")
+    missing = [m for m in ("fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
+    require(f"transformers serve needs {', '.join(missing)}" if missing else None, "transformers serve")
     experts = collect(ENV, TASKS, tmp_path / "expert")
     assert score(experts).resolved == len(TASKS)
 
