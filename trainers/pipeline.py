@@ -5,7 +5,10 @@
 - :func:`sft` trains with :mod:`trainers.sft` on the trajectories of a run;
 - :func:`serve` starts ``transformers serve`` (transformers' own
   OpenAI-compatible server, which parses Qwen3's ``<tool_call>`` blocks into
-  ``tool_calls``) on a checkpoint, on loopback, for as long as the block runs.
+  ``tool_calls``) on a checkpoint, on loopback, for as long as the block runs;
+- :func:`grpo` continues a checkpoint with :mod:`trainers.grpo` on live episodes
+  of the same tasks, with the tools and system prompt ``gym-pdb eval`` used;
+- :func:`plot_curves` draws the training losses and GRPO rewards of a run.
 
 A checkpoint is saved with TRL's Qwen3 *training* template, so the server
 renders an episode's history exactly as SFT and GRPO tokenised it: the
@@ -31,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RunScore", "collect", "evaluate", "score", "serve", "sft", "wilson"]
+__all__ = ["RunScore", "collect", "evaluate", "grpo", "plot_curves", "score", "serve", "sft", "wilson"]
 
 ENV = {
     "TRL_EXPERIMENTAL_SILENCE": "1",
@@ -49,9 +52,19 @@ def _gym_pdb(args: Sequence[str], timeout: float) -> None:
         raise RuntimeError(f"gym-pdb eval failed ({proc.returncode}): {proc.stdout[-2000:]}{proc.stderr[-3000:]}")
 
 
-def collect(env: str, tasks: Sequence[str], output: str | os.PathLike[str], timeout: float = 600) -> Path:
-    """Expert trajectories of ``tasks`` (ids of ``env``) with ``gym-pdb eval --agent expert``."""
-    _gym_pdb(["--env", env, "--agent", "expert", "--tasks", *tasks, "--output", str(output)], timeout)
+def collect(
+    env: str,
+    tasks: Sequence[str],
+    output: str | os.PathLike[str],
+    timeout: float = 600,
+    tools: Sequence[str] | None = None,
+) -> Path:
+    """Expert trajectories of ``tasks`` (ids of ``env``) with ``gym-pdb eval --agent expert``.
+
+    ``tools``: the tools the env offers (default: the expert's); fewer tools make shorter prompts.
+    """
+    args = ["--env", env, "--agent", "expert", "--tasks", *tasks, "--output", str(output)]
+    _gym_pdb(args + (["--tools", *tools] if tools else []), timeout)
     return Path(output)
 
 
@@ -65,9 +78,11 @@ def evaluate(
     max_tokens: int = 256,
     temperature: float = 0.0,
     timeout: float = 1200,
+    tools: Sequence[str] | None = None,
 ) -> Path:
     """``gym-pdb eval --agent debug_agent`` of ``model`` on an OpenAI-compatible server (greedy at temperature 0)."""
     args = ["--env", env, "--agent", "debug_agent", "--tasks", *tasks, "--output", str(output)]
+    args += ["--tools", *tools] if tools else []
     args += ["--base-url", base_url, "--model", model, "--max-steps", str(max_steps), "--max-tokens", str(max_tokens)]
     args += ["--temperature", str(temperature), "--no-thinking", "-p", "llm.context_tokens=32768"]
     _gym_pdb(args, timeout)
@@ -138,6 +153,8 @@ def sft(
     from .sft import PDBSFTConfig, build_sft_trainer
 
     cpu = not torch.cuda.is_available()
+    if cpu:
+        _completion_only_lm_head()
     args = PDBSFTConfig(
         **{"output_dir": str(output), "use_cpu": cpu, "bf16": False if cpu else None, "save_strategy": "no", "report_to": "none",
            "dataloader_num_workers": 0, "disable_tqdm": True, **config}
@@ -167,6 +184,14 @@ def save_checkpoint(trainer: Any, tokenizer: Any, output: str | os.PathLike[str]
         generation.write_text(json.dumps(config, indent=2))
 
 
+def save_untrained(model: Any, tokenizer: Any, output: str | os.PathLike[str]) -> None:
+    """Save a model as it is (the base of a run) the way :func:`save_checkpoint` saves a trained one."""
+    from types import SimpleNamespace
+
+    trainer = SimpleNamespace(save_model=model.save_pretrained, accelerator=SimpleNamespace(is_main_process=True))
+    save_checkpoint(trainer, tokenizer, output)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -174,12 +199,14 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(checkpoint: str | os.PathLike[str], startup_timeout: float = 180) -> Iterator[str]:
-    """``transformers serve CHECKPOINT`` on 127.0.0.1 (CPU); yields its ``/v1`` URL, stops it afterwards."""
+def serve(checkpoint: str | os.PathLike[str], startup_timeout: float = 180, device: str = "cpu") -> Iterator[str]:
+    """``transformers serve CHECKPOINT`` on 127.0.0.1 (CPU in float32, else bf16); yields its ``/v1`` URL, stops it
+    afterwards."""
     port = _free_port()
     cmd = [
         sys.executable, "-m", "transformers.cli.transformers", "serve", str(checkpoint),
-        "--host", "127.0.0.1", "--port", str(port), "--device", "cpu", "--dtype", "float32",
+        "--host", "127.0.0.1", "--port", str(port), "--device", device,
+        "--dtype", "float32" if device == "cpu" else "bfloat16",
     ]  # fmt: skip
     log = open(Path(checkpoint) / "serve.log", "w")  # noqa: SIM115 - closed in the finally below
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **ENV})
@@ -206,3 +233,81 @@ def serve(checkpoint: str | os.PathLike[str], startup_timeout: float = 180) -> I
             proc.kill()
             proc.wait()
         log.close()
+
+
+def grpo(
+    checkpoint: str | os.PathLike[str],
+    env: str,
+    tasks: Sequence[str],
+    output: str | os.PathLike[str],
+    tokenizer: Any,
+    tools: Sequence[str],
+    max_tool_calls: int = 12,
+    **config: Any,
+) -> Any:
+    """GRPO (:mod:`trainers.grpo`) of ``checkpoint`` on live episodes of ``tasks``; saves to ``output``.
+
+    The episodes offer ``tools`` under ``gym-pdb eval``'s debug_agent system prompt, so the model sees
+    the context it saw in SFT and will see when served. ``config`` are :class:`trainers.grpo.PDBGRPOConfig`
+    fields (HF generation: no vLLM here). Returns the trainer, whose ``state.log_history`` holds the rewards.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from .grpo import GRPOTaskArguments, PDBGRPOConfig, build_grpo_trainer
+
+    cpu = not torch.cuda.is_available()
+    if cpu:
+        _completion_only_lm_head()
+    args = PDBGRPOConfig(
+        **{"output_dir": str(output), "use_cpu": cpu, "bf16": False if cpu else None, "use_vllm": False,
+           "save_strategy": "no", "report_to": "none", "disable_tqdm": True, "max_tool_calling_iterations": max_tool_calls,
+           **config}
+    )  # fmt: skip
+    task_args = GRPOTaskArguments(
+        tools=list(tools), max_tool_calls=max_tool_calls, tool_workers=8, enable_thinking=False
+    )
+    model = AutoModelForCausalLM.from_pretrained(str(checkpoint), dtype=torch.float32 if cpu else torch.bfloat16)
+    trainer = build_grpo_trainer(model, tokenizer, [f"{env}:{','.join(tasks)}"], args=args, task_args=task_args)
+    try:
+        trainer.train()
+    finally:
+        trainer.close_environments()
+    save_checkpoint(trainer, tokenizer, output)
+    return trainer
+
+
+def _completion_only_lm_head() -> None:
+    """On CPU, score only the labelled positions in TRL's fused log-prob head (SFT and GRPO), as on GPU.
+
+    TRL's chunked head projects every position onto Qwen3's 152k-token vocabulary except on Triton devices
+    (to keep tile shapes fixed for compilers); the loss is the same, a CPU step several times slower, since
+    only the assistant tokens (SFT) or completion tokens (GRPO) carry a label. The same switch as
+    ``tests/trainers/conftest.py``'s ``completion_only_lm_head``; skipped if TRL renamed it.
+    """
+    import trl.trainer.utils as trl_utils
+
+    if hasattr(trl_utils, "_use_triton"):
+        trl_utils._use_triton = lambda device: True
+
+
+def plot_curves(histories: dict[str, list[dict[str, Any]]], path: str | os.PathLike[str]) -> Path:
+    """A PNG of each stage's learning curve: the training loss (SFT) and the mean reward (GRPO) per step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(histories), figsize=(5 * len(histories), 3.5), squeeze=False)
+    for ax, (stage, history) in zip(axes[0], histories.items(), strict=False):
+        for key in ("loss", "reward"):
+            points = [(e["step"], e[key]) for e in history if key in e and "step" in e]
+            if points:
+                ax.plot(*zip(*points, strict=True), marker=".", label=key)
+        ax.set_title(stage)
+        ax.set_xlabel("step")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)
