@@ -43,7 +43,7 @@ TRAIN = [f"syn-train-{n}" for n in (
 )]  # fmt: skip
 HELD_OUT = [f"syn-train-{n}" for n in (4135899693913103840, 151021099137259518, 5440957655691332302, 4367697727015438591)]
 TOOLS = ["eval", "view", "pdb", "rewrite"]
-# Besides the embeddings (152k x hidden, tied with the LM head): cpu ~2.5M parameters, gpu ~50M.
+# Besides the embeddings (152k x hidden, tied with the LM head): cpu 2.5M parameters, gpu 31M.
 SIZES = {
     "cpu": dict(hidden_size=64, intermediate_size=1536, num_hidden_layers=8, num_attention_heads=4,
                 num_key_value_heads=2, head_dim=16),
