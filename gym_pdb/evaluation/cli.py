@@ -7,7 +7,7 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gym_pdb.agents import AGENTS
 from gym_pdb.sandbox import sandbox_kinds
@@ -187,10 +187,15 @@ def cmd_summarize(args: argparse.Namespace) -> int:
 
 def _add_replay(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("replay", help="re-run a trajectory's tool calls and report differing observations")
-    p.add_argument("trajectory", metavar="TRAJECTORY", help="a .json trajectory, or a .jsonl file (see --index)")
-    p.add_argument("--index", type=int, default=0, help="the row of a .jsonl file (default 0)")
+    p.add_argument(
+        "trajectory", metavar="TRAJECTORY", help="a .json trajectory, or a .jsonl or .parquet file (see --index)"
+    )
+    p.add_argument("--index", type=int, default=0, help="the row of a .jsonl or .parquet file (default 0)")
     p.add_argument("--env", help="the environment id (default: the trajectory's env_id or suite)")
     p.add_argument("--data-dir", help="folder of the suites (PDB-Custom-v0: the folder of tasks)")
+    p.add_argument(
+        "--task-dir", help="the task's folder, for a trajectory whose task is in no suite (SWE-PDB's SFT rows)"
+    )
     p.add_argument("--sandbox", choices=sandbox_kinds())
     p.add_argument("--exact", action="store_true", help="compare byte for byte (no masking of addresses and timings)")
     p.set_defaults(func=cmd_replay)
@@ -202,9 +207,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     try:
         row = load_trajectory(args.trajectory, args.index)
-        kwargs = {k: v for k, v in (("sandbox", args.sandbox), ("data_dir", args.data_dir)) if v}
-        report = replay(row, env_id=args.env, exact=args.exact, **kwargs)
-    except (OSError, ValueError, IndexError, json.JSONDecodeError) as exc:
+        kwargs: dict[str, Any] = {k: v for k, v in (("sandbox", args.sandbox), ("data_dir", args.data_dir)) if v}
+        env_id, task_id = args.env, None
+        if args.task_dir:
+            from gym_pdb.tasks.loader import load_task
+
+            task = load_task(args.task_dir)
+            env_id, task_id, kwargs["tasks"] = env_id or "PDB-Custom-v0", task.id, [task]
+        report = replay(row, env_id=env_id, exact=args.exact, task_id=task_id, **kwargs)
+    except (OSError, ValueError, IndexError, json.JSONDecodeError, ImportError) as exc:
         print(f"gym-pdb replay: {exc}", file=sys.stderr)
         return 2
     if report.prompt_differs:
