@@ -115,12 +115,14 @@ def record(episodes: list[dict[str, Any]], venv: Path) -> list[dict[str, Any]]:
         return recorded
 
 
-def replay_in_gym_pdb(episode: dict[str, Any], profile: str, data_dir: Path) -> list[str]:
-    """The observations gym-pdb gives for the episode's calls, in ``profile``."""
+def replay_in_gym_pdb(episode: dict[str, Any], profile: str, data_dir: Path) -> tuple[list[str], str]:
+    """The observations gym-pdb gives for the episode's calls, in ``profile``, and its working folder."""
     env = PDBEnv(suite=episode["suite"], data_dir=data_dir, sandbox="local", profile=profile)
     try:
         env.reset(options={"task_id": episode["task"]})
-        return [env.step({"name": c["name"], "arguments": c["arguments"]})[0] for c in episode["calls"]]
+        observations = [env.step({"name": c["name"], "arguments": c["arguments"]})[0] for c in episode["calls"]]
+        assert env.sandbox is not None
+        return observations, env.sandbox.info.workdir
     finally:
         env.close()
 
@@ -129,9 +131,9 @@ def compare(recording: list[dict[str, Any]], profile: str, data_dir: Path) -> di
     """Per tool: [observations equal after normalisation, observations]; prints the first few differences."""
     shares: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for episode in recording:
-        ours = replay_in_gym_pdb(episode, profile, data_dir)
+        ours, workdir = replay_in_gym_pdb(episode, profile, data_dir)
         for call, theirs, mine in zip(episode["calls"], episode["observations"], ours, strict=True):
-            same = normalize(theirs, episode["workdir"]) == normalize(mine, "")
+            same = normalize(theirs, episode["workdir"]) == normalize(mine, workdir)
             shares[call["name"]][0] += same
             shares[call["name"]][1] += 1
     return dict(shares)

@@ -18,7 +18,8 @@ from gym_pdb.sandbox.session import PdbSession
 from gym_pdb.tasks.registry import load_source
 from gym_pdb.tasks.source import TaskSource, as_source, pick
 from gym_pdb.tasks.task import Task
-from gym_pdb.tools import DEFAULT_TOOLS, ToolContext, ToolError, ToolResult, ToolSettings, Workspace, make_tools
+from gym_pdb.profiles import get_profile
+from gym_pdb.tools import ToolContext, ToolError, ToolResult, ToolSettings, Workspace
 from gym_pdb.tools.listdir import render_tree
 from gym_pdb.tools.pdb import breakpoints_info, frame_detail, frame_info
 from gym_pdb.verdict import reward as rewards
@@ -69,12 +70,14 @@ class PDBEnv(gym.Env):
         include_broken: keep the suite's tasks known to be broken (left out by default).
         sandbox: a registered sandbox kind (``"local"``, ``"docker"``; else ``GYM_PDB_SANDBOX``), or a Sandbox.
         sandbox_kwargs: passed to the sandbox (e.g. ``limits``, ``image``).
-        tools: the tool names the agent may call.
+        tools: the tool names the agent may call (default: the profile's default tools).
         reward_mode: ``"sparse"``, ``"fraction"`` or ``"shaped"``.
         integrity: ``"flag"`` (static flags of the program are reported in
             ``info["integrity"]["flags"]``) or ``"strict"`` (a flag also zeroes the reward).
         render_mode: ``"ansi"`` (``render()`` returns the transcript) or None.
         pdb_timeout, test_timeout, eval_timeout: seconds (see ToolSettings).
+        profile: ``"gym-pdb"`` (default) or ``"swe-pdb"``: the tool schemas, observations and
+            semantics the agent meets (:mod:`gym_pdb.profiles`); the reward is the same verdict in both.
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
@@ -89,7 +92,7 @@ class PDBEnv(gym.Env):
         sandbox: str | Sandbox | None = None,
         sandbox_kwargs: Mapping[str, Any] | None = None,
         limits: Limits | None = None,
-        tools: Sequence[str] = DEFAULT_TOOLS,
+        tools: Sequence[str] | None = None,
         reward_mode: str = "sparse",
         integrity: str = "flag",
         render_mode: str | None = None,
@@ -97,6 +100,7 @@ class PDBEnv(gym.Env):
         test_timeout: float = 5.0,
         eval_timeout: float = 120.0,
         max_observation_chars: int = MAX_OBSERVATION_CHARS,
+        profile: str = "gym-pdb",
     ):
         if reward_mode not in REWARD_MODES:
             raise ValueError(f"reward_mode must be one of {REWARD_MODES}, not {reward_mode!r}")
@@ -117,7 +121,8 @@ class PDBEnv(gym.Env):
         elif not self.tasks.unbounded and not len(self.tasks):
             raise ValueError(f"the suite {suite} has no tasks")
         self._task_ids = task_ids
-        self.tools = make_tools(tools)
+        self.profile = get_profile(profile)
+        self.tools = self.profile.tools.make(self.profile.default_tools if tools is None else tools)
         self.reward_mode = reward_mode
         self.integrity = integrity
         self.render_mode = render_mode
