@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from trl import GRPOConfig, GRPOTrainer, ModelConfig, TrlParser, get_peft_config
 
 from gym_pdb.sandbox.kinds import sandbox_factory, sandbox_kinds
+from gym_pdb.profiles import get_profile
 from gym_pdb.tools import DEFAULT_TOOLS
 
 from .env import SYSTEM_PROMPT, env_factory, load_tasks, served_env_id
@@ -111,6 +112,13 @@ class GRPOTaskArguments:
         default_factory=lambda: list(DEFAULT_TOOLS),
         metadata={"help": "The tools offered to the model: any registered tool (`submit`, ...)."},
     )
+    profile: str = field(
+        default="gym-pdb",
+        metadata={
+            "help": "What the model sees: `gym-pdb` or `swe-pdb` (SWE-PDB's schemas and observations; offer its "
+            "tools: grep pdb view rewrite eval)."
+        },
+    )
     system_prompt: str = field(default=SYSTEM_PROMPT, metadata={"help": "System message of every episode."})
     enable_thinking: bool | None = field(default=None, metadata={"help": "Qwen3 thinking (default: the template's)."})
     tool_workers: int = field(default=32, metadata={"help": "Threads running episodes' tool calls; 0: sequential."})
@@ -123,6 +131,7 @@ class GRPOTaskArguments:
 
     def __post_init__(self) -> None:
         sandbox_factory(self.sandbox)  # a registered kind, or a ValueError naming them
+        get_profile(self.profile)  # a known profile, or a ValueError naming them
 
 
 def task_dataset(task_ids: Sequence[str], system_prompt: str | None = SYSTEM_PROMPT) -> Dataset:
@@ -299,6 +308,7 @@ def build_grpo_trainer(
     factory = env_factory(
         index,
         tools=task_args.tools,
+        profile=task_args.profile,
         sandbox=task_args.sandbox,
         max_tool_calls=task_args.max_tool_calls,
         final_eval=task_args.final_eval,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gym_pdb.agents import AGENTS
+from gym_pdb.profiles import PROFILE_NAMES
 from gym_pdb.sandbox import sandbox_kinds
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ EVAL_EXAMPLES = """examples:
 # CLI flag -> config key (dotted into llm.*)
 FLAG_KEYS = {
     "env": "env", "agent": "agent", "tasks": "tasks", "seed": "seed", "max_steps": "max_steps",
-    "n_parallel": "n_parallel", "sandbox": "sandbox", "remote": "remote", "data_dir": "data_dir", "output": "output",
+    "n_parallel": "n_parallel", "sandbox": "sandbox", "profile": "profile", "remote": "remote", "data_dir": "data_dir", "output": "output",
     "resume": "resume", "rerun_failed": "rerun_failed", "model": "llm.model", "base_url": "llm.base_url",
     "api_key_env": "llm.api_key_env", "temperature": "llm.temperature", "max_tokens": "llm.max_tokens",
     "context_tokens": "llm.context_tokens", "thinking": "llm.enable_thinking", "tool_format": "llm.tool_format",
@@ -63,6 +64,9 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--remote", nargs="+", metavar="URL", help="gym-pdb serve servers (ws://host:port): episodes spread over them"
+    )
+    p.add_argument(
+        "--profile", choices=PROFILE_NAMES, help="what the agent sees: gym-pdb's own (default) or SWE-PDB's"
     )
     p.add_argument("--data-dir", help="folder of the suites (PDB-Custom-v0: the folder of tasks)")
     p.add_argument("--output", "-o", help="the run folder (default runs/<time>-<agent>[-<model>])")
@@ -198,6 +202,7 @@ def _add_replay(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--sandbox", choices=sandbox_kinds())
     p.add_argument("--exact", action="store_true", help="compare byte for byte (no masking of addresses and timings)")
+    p.add_argument("--profile", choices=PROFILE_NAMES, help="the env's profile (swe-pdb: for SWE-PDB's trajectories)")
     p.set_defaults(func=cmd_replay)
 
 
@@ -207,7 +212,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     try:
         row = load_trajectory(args.trajectory, args.index)
-        kwargs: dict[str, Any] = {k: v for k, v in (("sandbox", args.sandbox), ("data_dir", args.data_dir)) if v}
+        pairs = (("sandbox", args.sandbox), ("data_dir", args.data_dir), ("profile", args.profile))
+        kwargs: dict[str, Any] = {k: v for k, v in pairs if v}
         env_id, task_id = args.env, None
         if args.task_dir:
             from gym_pdb.tasks.loader import load_task
@@ -220,6 +226,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return 2
     if report.prompt_differs:
         print("the task prompt differs from the recorded one (another version of the task?)")
+    if report.diffs:
+        first = report.diffs[0]
+        print(f"first divergence: step {first.step}: {first.call}")
     for d in report.diffs:
         print(f"step {d.step}: {d.call}\n{d.diff()}\n")
     verdict = "no differences" if report.ok else f"{len(report.diffs)} steps differ"

@@ -84,6 +84,8 @@ def env_maker(config: EvalConfig) -> EnvFactory:
                 kwargs["sandbox"] = config.sandbox
             if config.data_dir:
                 kwargs["data_dir"] = config.data_dir
+            if config.profile != "gym-pdb":
+                kwargs["profile"] = config.profile
         return gym.make(env_id, max_episode_steps=config.max_steps, tools=list(agent.tools), **kwargs)
 
     return make
