@@ -58,3 +58,11 @@ def test_default_profile_keeps_gym_pdbs_semantics():
         assert [s["function"]["name"] for s in env.tools_schema()][0] == "pdb"
     finally:
         env.close()
+
+
+def test_a_whole_file_rewrite_drops_its_breakpoints(env):
+    env.step({"name": "pdb", "arguments": {"command": "b solution.py:8", "runner": None, "file": None}})
+    assert env.step({"name": "view", "arguments": {"path": "solution.py", "start": 8, "end": 8}})[4]["breakpoints"]
+    text = env.unwrapped.workspace_files()["solution.py"]
+    info = env.step({"name": "rewrite", "arguments": {"path": "solution.py", "new_code": text}})[4]
+    assert info["breakpoints"] == []

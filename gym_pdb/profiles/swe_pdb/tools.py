@@ -170,7 +170,9 @@ class SwePdbRewrite(ReleaseSchema, RewriteTool):
                 lines[start - 1 : end] = new_lines  # an empty new_code leaves one empty line
             text = "\n".join(lines)
         ws.write(rel, text)
-        if start is not None and end is not None and start - 1 < len(original.split("\n")):
+        if start is None:  # the whole file: its breakpoints go
+            ctx.session.breakpoints = [bp for bp in ctx.session.breakpoints if bp.file != rel]
+        elif end is not None and start - 1 < len(original.split("\n")):
             ctx.session.shift_breakpoints(rel, start, end, len(new_lines))
         diff = "".join(
             difflib.unified_diff(
