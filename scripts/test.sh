@@ -31,6 +31,6 @@ except FileNotFoundError:
 fi
 # Lint and type-check first (configured in pyproject.toml); any finding fails.
 "$venv/bin/python" -m ruff check
-"$venv/bin/python" -m mypy
+bash scripts/typecheck.sh "$venv/bin/python"
 # pytest exits 5 when it collected no test: that fails here as any other error.
 exec "$venv/bin/python" -m pytest tests -p no:cacheprovider -q -ra "${@:2}"

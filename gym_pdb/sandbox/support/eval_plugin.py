@@ -21,12 +21,15 @@ still what was collected, and the modules the tests use (builtins, unittest,
 math...) what they were before the program was imported.
 """
 
+from __future__ import annotations
+
 import ctypes
 import os
 import re
 import signal
 import sys
 import unittest  # noqa: F401  (its asserts are snapshotted before the program can patch them)
+from typing import Any, Callable, Generator, Iterator, List, Tuple
 
 import pytest
 from _pytest.outcomes import Exit, Skipped, XFailed
@@ -40,23 +43,28 @@ LONGREPR_LIMIT = 4000
 IMPORTED = re.compile(r"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import|import[ \t]+([\w.]+))", re.M)
 PR_SET_DUMPABLE = 4
 
+Write = Callable[[dict], None]
+Disarm = Callable[[], None]
+# (name, owner, {attribute: id of its value}) for each module or class whose attributes are watched.
+Baseline = List[Tuple[str, Any, dict]]
+
 
 class TestTimeout(BaseException):
     """Raised in a test that ran past its time (a BaseException: `except Exception` can't swallow it)."""
 
 
-def pytest_addoption(parser):
+def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("gym-pdb")
     group.addoption("--gym-pdb-eval", action="store_true", default=False)
     group.addoption("--gym-pdb-timeout", type=float, default=0.0)
 
 
-def pytest_configure(config):
+def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("--gym-pdb-eval"):
         record(config, config.getoption("--gym-pdb-timeout"))
 
 
-def record(config, timeout):
+def record(config: pytest.Config, timeout: float) -> None:
     """Record this run's tests on the record channel, each stopped after ``timeout`` seconds."""
     fd, key = records.take_channel()
     os.set_inheritable(fd, False)
@@ -72,7 +80,7 @@ def record(config, timeout):
     _skip_final_garbage_collection(config)
 
 
-def _prctl():
+def _prctl() -> Any:
     """libc's prctl, looked up once (in the warm interpreter, before its forks)."""
     try:
         return ctypes.CDLL(None, use_errno=True).prctl
@@ -83,12 +91,12 @@ def _prctl():
 _PRCTL = _prctl()
 
 
-def _undumpable():
+def _undumpable() -> None:
     if _PRCTL is not None:
         _PRCTL(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
-def _drop_session_handles():
+def _drop_session_handles() -> None:
     """pytest keeps its config where any module could reach it: the eval needs neither."""
     debugging = sys.modules.get("_pytest.debugging")
     if debugging is not None:
@@ -96,12 +104,12 @@ def _drop_session_handles():
         debugging.pytestPDB._pluginmanager = None
 
 
-def _recorder(write, timeout, workspace, baseline):
+def _recorder(write: Write, timeout: float, workspace: str, baseline: Baseline) -> object:
     """The plugin that records the run: its hooks as closures over ``write``."""
-    state = {"disarm_collect": None, "snapshot": None, "tampered": set()}
+    state: dict[str, Any] = {"disarm_collect": None, "snapshot": None, "tampered": set()}
     is_instance, type_of = isinstance, type
 
-    def limit(seconds, what, repeat=True):
+    def limit(seconds: float, what: str, repeat: bool = True) -> Disarm:
         """Arm an alarm that stops ``what`` after ``seconds``; returns the disarm function.
 
         With ``repeat``, the alarm fires again every half second until disarmed,
@@ -111,7 +119,7 @@ def _recorder(write, timeout, workspace, baseline):
             return lambda: None
         armed = [True]
 
-        def alarm(signum, frame):
+        def alarm(signum: int, frame: object) -> None:
             if armed[0]:
                 armed[0] = repeat
                 if repeat:
@@ -121,14 +129,14 @@ def _recorder(write, timeout, workspace, baseline):
         previous = signal.signal(signal.SIGALRM, alarm)
         signal.setitimer(signal.ITIMER_REAL, seconds)
 
-        def disarm():
+        def disarm() -> None:
             armed[0] = False
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
 
         return disarm
 
-    def check_unchanged():
+    def check_unchanged() -> None:
         changed = list(_changed_modules(baseline))
         if state["snapshot"] is not None:
             changed += _changed(state["snapshot"])
@@ -139,7 +147,7 @@ def _recorder(write, timeout, workspace, baseline):
 
     class Recorder:
         @pytest.hookimpl(hookwrapper=True, trylast=True)
-        def pytest_runtest_call(self, item):
+        def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, None]:
             disarm = limit(timeout, "the test")
             try:
                 outcome = yield
@@ -161,12 +169,12 @@ def _recorder(write, timeout, workspace, baseline):
                 result = "failed"
             write({"e": "call", "id": item.nodeid, "outcome": result, "error": type_of(exc).__name__ if exc else ""})
 
-        def pytest_collectstart(self, collector):
+        def pytest_collectstart(self, collector: pytest.Collector) -> None:
             if is_instance(collector, pytest.Module):
                 state["disarm_collect"] = limit(4 * timeout, "importing " + collector.name, repeat=False)
 
         @pytest.hookimpl(tryfirst=True)
-        def pytest_collectreport(self, report):
+        def pytest_collectreport(self, report: pytest.CollectReport) -> None:
             disarm = state["disarm_collect"]
             if disarm is not None:
                 disarm()
@@ -174,13 +182,13 @@ def _recorder(write, timeout, workspace, baseline):
             if report.failed:
                 write({"e": "collect_error", "id": report.nodeid, "longrepr": str(report.longrepr)[-LONGREPR_LIMIT:]})
 
-        def pytest_collection_finish(self, session):
+        def pytest_collection_finish(self, session: pytest.Session) -> None:
             write({"e": "collected", "ids": [item.nodeid for item in session.items]})
             state["snapshot"] = _snapshot(session.items, workspace)
             _stop_rewriting_imports()
 
-        def pytest_runtest_logreport(self, report):
-            record = {
+        def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+            record: dict[str, Any] = {
                 "e": "test",
                 "id": report.nodeid,
                 "when": report.when,
@@ -199,14 +207,14 @@ def _recorder(write, timeout, workspace, baseline):
             write(record)
 
         @pytest.hookimpl(trylast=True)
-        def pytest_sessionfinish(self, session, exitstatus):
+        def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
             check_unchanged()
             write({"e": "end", "status": int(exitstatus)})
 
     return Recorder()
 
 
-def _baseline(workspace, test_files):
+def _baseline(workspace: str, test_files: list[str]) -> Baseline:
     """Before the program is imported: the attributes of the modules the tests use, as they are.
 
     ``builtins``, ``unittest`` and the modules the test files import that are
@@ -221,7 +229,7 @@ def _baseline(workspace, test_files):
                 names.update(a or b for a, b in IMPORTED.findall(f.read()))
         except (OSError, ValueError):
             continue
-    baseline = []
+    baseline: Baseline = []
     for name in sorted(names):
         module = sys.modules.get(name)
         if module is None or str(getattr(module, "__file__", "") or "").startswith(workspace):
@@ -233,7 +241,7 @@ def _baseline(workspace, test_files):
     return baseline
 
 
-def _changed_modules(baseline):
+def _changed_modules(baseline: Baseline) -> Iterator[str]:
     for name, owner, attributes in baseline:
         now = vars(owner)
         for key, value_id in attributes.items():
@@ -241,9 +249,11 @@ def _changed_modules(baseline):
                 yield "%s.%s" % (name, key)
 
 
-def _snapshot(items, workspace):
+def _snapshot(items: list[pytest.Item], workspace: str) -> tuple[Baseline, dict]:
     """What the tests run with that a program could swap: the test modules' names, their classes' methods, the test functions."""
-    owners, functions, seen = [], {}, set()
+    owners: Baseline = []
+    functions: dict[str, tuple[Any, tuple[int, int, int]]] = {}
+    seen: set[str] = set()
     for item in items:
         module = getattr(item, "module", None)
         if module is not None and module.__name__ not in seen and str(getattr(module, "__file__", "")).startswith(workspace):
@@ -258,11 +268,11 @@ def _snapshot(items, workspace):
     return owners, functions
 
 
-def _function_key(function):
+def _function_key(function: Any) -> tuple[int, int, int]:
     return id(function.__code__), id(function.__defaults__), id(function.__kwdefaults__)
 
 
-def _changed(snapshot):
+def _changed(snapshot: tuple[Baseline, dict]) -> Iterator[str]:
     owners, functions = snapshot
     yield from _changed_modules(owners)
     for nodeid, (function, key) in functions.items():
@@ -270,14 +280,14 @@ def _changed(snapshot):
             yield "the code of %s" % nodeid
 
 
-def _stop_rewriting_imports():
+def _stop_rewriting_imports() -> None:
     """pytest's assertion-rewriting import hook holds the config; the collected tests are rewritten already."""
     for finder in list(sys.meta_path):
         if type(finder).__name__ == "AssertionRewritingHook":
             sys.meta_path.remove(finder)
 
 
-def parse_run_args(args):
+def parse_run_args(args: list[str]) -> tuple[float, list[str]] | None:
     """``(timeout, test files)`` from an eval's per-run arguments, or None if they are not just those.
 
     The form, that of the host's ``eval_run_args``:
@@ -295,7 +305,7 @@ def parse_run_args(args):
     return timeout, files
 
 
-def _skip_final_garbage_collection(config):
+def _skip_final_garbage_collection(config: pytest.Config) -> None:
     """No ``gc.collect()`` at the session's end (as pytester's in-process runs do).
 
     pytest collects garbage at the end to report exceptions raised in ``__del__``

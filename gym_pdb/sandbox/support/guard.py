@@ -25,9 +25,16 @@ Each refusal raises ``PermissionError`` in the program and is reported to
 ``evidence`` (the eval's record channel), which voids the run.
 """
 
+from __future__ import annotations
+
 import os
 import sys
 import sysconfig
+from types import CodeType, FrameType
+from typing import Any, Callable, Optional, Tuple
+
+Evidence = Callable[[str], None]
+Rule = Callable[[str, Tuple[Any, ...]], Optional[str]]
 
 PROC_PREFIXES = ("/proc/", "/dev/fd/")
 FRAME_ATTRIBUTES = frozenset(("tb_frame", "gi_frame", "cr_frame", "ag_frame"))
@@ -44,7 +51,7 @@ WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 _PATHS = sysconfig.get_paths()
 
 
-def _proc_path(path):
+def _proc_path(path: object) -> bool:
     if isinstance(path, bytes):
         path = path.decode("utf-8", "replace")
     if not isinstance(path, str):
@@ -61,7 +68,7 @@ def _proc_path(path):
 class Guard:
     """The audit hook's state: where the workspace is, what the standard library is, who to tell."""
 
-    def __init__(self, workspace, test_files, evidence):
+    def __init__(self, workspace: str, test_files: list[str], evidence: Evidence) -> None:
         self.workspace = os.path.realpath(workspace) + os.sep
         self.test_files = {os.path.realpath(os.path.join(workspace, f)) for f in test_files}
         paths = _PATHS
@@ -72,9 +79,9 @@ class Guard:
         self.evidence = evidence
         self.pid = os.getpid()
         self.busy = False
-        self.kinds = {}
+        self.kinds: dict[str, str] = {}
         self.getframe = sys._getframe
-        self.rules = {
+        self.rules: dict[str, Rule] = {
             "open": self.open,
             "os.listdir": self.listdir,
             "os.scandir": self.listdir,
@@ -103,7 +110,7 @@ class Guard:
             self.rules[event] = self.ctypes
 
     # -- the hook ------------------------------------------------------------
-    def __call__(self, event, args):
+    def __call__(self, event: str, args: tuple[Any, ...]) -> None:
         rule = self.rules.get(event)
         if rule is None or self.busy:
             return
@@ -117,14 +124,14 @@ class Guard:
             raise PermissionError("gym-pdb: %s is not allowed while the tests run" % refusal)
 
     # -- where a call comes from ----------------------------------------------
-    def kind(self, filename):
+    def kind(self, filename: str) -> str:
         """``workspace``, ``stdlib``, ``pytest`` or ``library`` for a code object's file name (remembered)."""
         kind = self.kinds.get(filename)
         if kind is None:
             kind = self.kinds[filename] = self._kind(filename)
         return kind
 
-    def _kind(self, filename):
+    def _kind(self, filename: str) -> str:
         if filename.startswith("<frozen"):
             return "stdlib"
         if not filename.startswith("/") or filename.startswith(self.workspace):
@@ -137,14 +144,14 @@ class Guard:
             return "stdlib"
         return "pytest" if "/_pytest/" in filename or "/pluggy/" in filename else "library"
 
-    def event_frame(self):
+    def event_frame(self) -> FrameType | None:
         """The frame whose call raised the event (the first one above this file's)."""
-        frame = self.getframe(1)
+        frame: FrameType | None = self.getframe(1)
         while frame is not None and frame.f_code.co_filename == self.own_file:
             frame = frame.f_back
         return frame
 
-    def caller(self, transparent):
+    def caller(self, transparent: tuple[str, ...]) -> str:
         """The kind of the nearest frame above the event whose kind is not in ``transparent``."""
         frame = self.event_frame()
         while frame is not None:
@@ -155,28 +162,28 @@ class Guard:
             frame = frame.f_back
         return "stdlib"
 
-    def hands_frames(self, code):
+    def hands_frames(self, code: CodeType) -> bool:
         """Standard library code that gives frames to its caller (inspect, traceback's walkers)."""
         name = code.co_filename
         return name.endswith("/inspect.py") or (name.endswith("/traceback.py") and code.co_name.startswith("walk_"))
 
-    def from_program(self):
+    def from_program(self) -> bool:
         """Whether the nearest caller outside the standard library is the workspace's code."""
         return self.caller(("stdlib",)) == "workspace"
 
     # -- rules: each returns what it refused, or None -------------------------
-    def always(self, event, args):
+    def always(self, event: str, args: tuple[Any, ...]) -> str | None:
         return event if self.from_program() else None
 
-    def frame(self, event, args):
+    def frame(self, event: str, args: tuple[Any, ...]) -> str | None:
         return event if self.caller(("pytest",)) == "workspace" else None
 
-    def getattr(self, event, args):
+    def getattr(self, event: str, args: tuple[Any, ...]) -> str | None:
         if len(args) > 1 and args[1] in FRAME_ATTRIBUTES:
             return self.frame("reading %s" % args[1], args)
         return None
 
-    def setattr(self, event, args):
+    def setattr(self, event: str, args: tuple[Any, ...]) -> str | None:
         target, name = args[0], args[1]
         if name not in FUNCTION_ATTRIBUTES or not self.from_program():
             return None
@@ -186,7 +193,7 @@ class Guard:
             return None  # the program's own functions
         return "changing %s of %s" % (name, getattr(target, "__qualname__", type(target).__name__))
 
-    def open(self, event, args):
+    def open(self, event: str, args: tuple[Any, ...]) -> str | None:
         path, mode = args[0], args[1]
         if _proc_path(path) and self.from_program():
             return "opening %s" % (path,)
@@ -198,25 +205,25 @@ class Guard:
                 return "writing bytecode (%s)" % os.path.basename(real)
         return None
 
-    def move(self, event, args):
+    def move(self, event: str, args: tuple[Any, ...]) -> str | None:
         target = args[1] if len(args) > 1 else None
         if isinstance(target, (str, bytes)) and os.fsdecode(target).endswith(".pyc") and self.from_program():
             return "%s to bytecode (%s)" % (event, os.path.basename(os.fsdecode(target)))
         return None
 
     @staticmethod
-    def _writes(mode, flags):
+    def _writes(mode: object, flags: object) -> bool:
         if isinstance(mode, str):
             return any(c in mode for c in "wax+")
         return isinstance(flags, int) and bool(flags & WRITE_FLAGS)
 
-    def listdir(self, event, args):
+    def listdir(self, event: str, args: tuple[Any, ...]) -> str | None:
         return "listing %s" % (args[0],) if args and _proc_path(args[0]) and self.from_program() else None
 
-    def symlink(self, event, args):
+    def symlink(self, event: str, args: tuple[Any, ...]) -> str | None:
         return "a link to %s" % (args[0],) if _proc_path(args[0]) and self.from_program() else None
 
-    def compile(self, event, args):
+    def compile(self, event: str, args: tuple[Any, ...]) -> str | None:
         filename = args[1] if len(args) > 1 else ""
         if isinstance(filename, bytes):
             filename = filename.decode("utf-8", "replace")
@@ -227,13 +234,13 @@ class Guard:
             return None  # the import system compiling a module from its file
         return "compiling code that claims to be %s" % filename if self.from_program() else None
 
-    def kill(self, event, args):
+    def kill(self, event: str, args: tuple[Any, ...]) -> str | None:
         return "a signal to process %s" % (args[0],) if args[0] != self.pid and self.from_program() else None
 
-    def ctypes(self, event, args):
+    def ctypes(self, event: str, args: tuple[Any, ...]) -> str | None:
         return event if self.from_program() else None
 
 
-def install(workspace, test_files, evidence):
+def install(workspace: str, test_files: list[str], evidence: Evidence) -> None:
     """Add the guard's audit hook to this process (for good)."""
     sys.addaudithook(Guard(workspace, test_files, evidence))

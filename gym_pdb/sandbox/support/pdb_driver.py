@@ -20,6 +20,8 @@ is first read. If a file pytest's configuration comes from (``pytest.ini``,
 the host starts a fresh one.
 """
 
+from __future__ import annotations
+
 import bdb
 import faulthandler
 import io
@@ -29,23 +31,27 @@ import pdb
 import signal
 import sys
 import traceback
+from types import FrameType
+from typing import Any
 
 SENTINEL = "(Pdb) "
 STATE_MARK = "\x1estate:"
-BREAKPOINTS = []
+BREAKPOINTS: list[dict[str, Any]] = []
 CONTEXT = 3
 WORKDIR = os.getcwd()
-CMD_IN = CMD_OUT = None
+# pdb's own streams (text over duplicates of fds 0/1), set by ``configure`` before any debugger exists.
+CMD_IN: Any = None
+CMD_OUT: Any = None
 STALE = "\x1egym-pdb-stale-standby"
 # pytest plugins that only serve options a debug session never passes: the same as the eval's
 # (gym_pdb.sandbox.support.UNUSED_PLUGINS), so that the zygote's prebuilt pytest config serves both.
 UNUSED_PLUGINS = [arg for name in ("cacheprovider", "junitxml", "pastebin", "stepwise", "setuponly", "setupplan") for arg in ("-p", "no:" + name)]
 CONFIG_FILES = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
 
-_restored = []
+_restored: list[bool] = []
 
 
-def configure(argv):
+def configure(argv: list[str]) -> tuple[str, str]:
     """Read the session's settings; returns (runner, target).
 
     From the command line and the environment, or, with ``--standby``, from
@@ -79,7 +85,7 @@ def configure(argv):
     return config["runner"], config["target"]
 
 
-def apply_settings(config):
+def apply_settings(config: dict[str, Any]) -> None:
     global SENTINEL, STATE_MARK, BREAKPOINTS, CONTEXT
     SENTINEL = config.get("sentinel", SENTINEL)
     STATE_MARK = config.get("state_mark", STATE_MARK)
@@ -87,7 +93,7 @@ def apply_settings(config):
     CONTEXT = int(config.get("context", CONTEXT))
 
 
-def config_stamp(target):
+def config_stamp(target: str) -> list[tuple[str, str, int, int, int]]:
     """What pytest's configuration for ``target`` is read from, in the workspace: (path, mtime, size) each."""
     stamp = []
     folder = os.path.dirname(os.path.abspath(target.partition("::")[0]))
@@ -106,11 +112,11 @@ def config_stamp(target):
 class Prepared:
     """Holds a prepared pytest session before collection until the session's settings arrive."""
 
-    def __init__(self, target):
+    def __init__(self, target: str) -> None:
         self.target = target
         self.stamp = config_stamp(target)
 
-    def pytest_collection(self, session):
+    def pytest_collection(self, session: object) -> None:
         config = json.loads(CMD_IN.readline() or "null")
         if not config:
             os._exit(0)
@@ -120,7 +126,7 @@ class Prepared:
         apply_settings(config)
 
 
-def _open_private_streams():
+def _open_private_streams() -> tuple[io.TextIOWrapper, io.TextIOWrapper]:
     """pdb talks over duplicates of fds 0/1; the program gets /dev/null as stdin."""
     cmd_in = io.TextIOWrapper(os.fdopen(os.dup(0), "rb", buffering=0), encoding="utf-8", errors="replace")
     cmd_out = io.TextIOWrapper(
@@ -133,7 +139,7 @@ def _open_private_streams():
     return cmd_in, cmd_out
 
 
-def relpath(path):
+def relpath(path: str) -> str:
     if not path:
         return path
     path = os.path.abspath(path)
@@ -145,34 +151,38 @@ def relpath(path):
 class SentinelPdb(pdb.Pdb):
     """A Pdb whose prompt carries the state and ends with the session's sentinel."""
 
-    def __init__(self, *args, **kwargs):
+    _gym_quit = False
+    _gym_post_mortem = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("stdin", CMD_IN)
         kwargs.setdefault("stdout", CMD_OUT)
         kwargs["readrc"] = False
         super().__init__(*args, **kwargs)
-        self.use_rawinput = 0
+        self.use_rawinput = False
         if not _restored:
             _restored.append(True)
             self._restore_breakpoints()
 
     @property
-    def prompt(self):
+    def prompt(self) -> str:
         return "\n" + STATE_MARK + json.dumps(self._state()) + "\n" + SENTINEL
 
     @prompt.setter
-    def prompt(self, value):
+    def prompt(self, value: str) -> None:
         pass
 
-    def do_quit(self, arg):
+    def do_quit(self, arg: str) -> bool | None:
         self._gym_quit = True
         return super().do_quit(arg)
 
     do_q = do_exit = do_quit
 
-    def _restore_breakpoints(self):
+    def _restore_breakpoints(self) -> None:
         for bp in BREAKPOINTS:
             filename = os.path.join(WORKDIR, bp["file"])
             line = int(bp["line"])
+            err: str | None
             if not os.path.isfile(filename):
                 err = "no such file"
             elif not self.checkline(filename, line):
@@ -182,12 +192,12 @@ class SentinelPdb(pdb.Pdb):
             if err:
                 self.message("Could not restore breakpoint at %s:%s: %s" % (bp["file"], bp["line"], err))
 
-    def do_interact(self, arg):
+    def do_interact(self, arg: str) -> None:
         self.error("interact is not available here: evaluate expressions with p, pp or ! instead")
 
-    def _state(self):
-        frame = getattr(self, "curframe", None)
-        state = {"breakpoints": self._breakpoints(), "frame": None}
+    def _state(self) -> dict[str, Any]:
+        frame: FrameType | None = getattr(self, "curframe", None)
+        state: dict[str, Any] = {"breakpoints": self._breakpoints(), "frame": None}
         if frame is None:
             return state
         filename = self.canonic(frame.f_code.co_filename)
@@ -198,18 +208,18 @@ class SentinelPdb(pdb.Pdb):
             "file": relpath(filename),
             "line": lineno,
             "function": frame.f_code.co_name,
-            "listing": self._listing(filename, lineno),
+            "listing": self._listing(filename, lineno, frame.f_globals),
             "post_mortem": bool(getattr(self, "_gym_post_mortem", False)),
         }
         return state
 
-    def _listing(self, filename, lineno):
+    def _listing(self, filename: str, lineno: int, module_globals: dict[str, Any]) -> str:
         import linecache
 
         breaks = set(self.get_file_breaks(filename))
         lines = []
         for n in range(max(1, lineno - CONTEXT), lineno + CONTEXT + 1):
-            text = linecache.getline(filename, n, self.curframe.f_globals)
+            text = linecache.getline(filename, n, module_globals)
             if not text:
                 break
             mark = ("B" if n in breaks else " ") + ("->" if n == lineno else "  ")
@@ -217,7 +227,7 @@ class SentinelPdb(pdb.Pdb):
         return "\n".join(lines)
 
     @staticmethod
-    def _breakpoints():
+    def _breakpoints() -> list[dict[str, Any]]:
         out = []
         for bp in bdb.Breakpoint.bpbynumber:
             if bp is None:
@@ -236,14 +246,14 @@ class SentinelPdb(pdb.Pdb):
         return out
 
 
-def run_python(target):
+def run_python(target: str) -> str:
     debugger = SentinelPdb()
     sys.path[0] = os.path.dirname(os.path.abspath(target))
     try:
         if hasattr(debugger, "_runscript"):
             debugger._runscript(target)
         else:  # Python >= 3.12
-            debugger._run(pdb._ScriptTarget(target))
+            debugger._run(pdb._ScriptTarget(target))  # type: ignore[attr-defined]
         if getattr(debugger, "_gym_quit", False):
             return "Quit."
         return "The program finished."
@@ -263,7 +273,7 @@ def run_python(target):
         return "Post mortem debugger finished."
 
 
-def run_pytest(target, prepared=False):
+def run_pytest(target: str, prepared: bool = False) -> str:
     import pytest
 
     sys.path[0] = WORKDIR
@@ -286,7 +296,7 @@ def run_pytest(target, prepared=False):
     return "The tests finished (pytest exit code %s)." % (int(code),)
 
 
-def main():
+def main() -> int:
     standby = sys.argv[1:2] == ["--standby"]
     if not standby and (len(sys.argv) != 3 or sys.argv[1] not in ("python", "pytest")):
         sys.stderr.write(__doc__)

@@ -18,9 +18,12 @@ and ini files there are ignored by the eval's options (``--noconftest``,
 ``-c``), and the workspace joins ``sys.path`` only in the child.
 """
 
+from __future__ import annotations
+
 import faulthandler
 import os
 import sys
+from typing import Callable
 
 import eval_plugin
 import pytest
@@ -34,12 +37,12 @@ class Hold:
     with the session.
     """
 
-    def __init__(self, serve):
+    def __init__(self, serve: Callable[[pytest.Session], "list[str] | None"]) -> None:
         self.serve = serve
         self.resumed = False
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_collection(self, session):
+    def pytest_collection(self, session: pytest.Session) -> None:
         run_args = self.serve(session)
         if run_args is None:
             os._exit(0)
@@ -48,17 +51,20 @@ class Hold:
         # None: the session's own pytest_collection collects
 
 
-def detach(session):
+def detach(session: pytest.Session) -> None:
     """In a fork, before its streams change: end the output capture it shares with the prepared process."""
     capture = session.config.pluginmanager.getplugin("capturemanager")
     if capture is not None:
         capture.stop_global_capturing()
 
 
-def resume_session(session, run_args):
+def resume_session(session: pytest.Session, run_args: list[str]) -> None:
     """Make the held session this run's: its capture, fault handler, start time, test files and recorder."""
     config = session.config
-    timeout, files = eval_plugin.parse_run_args(run_args)
+    parsed = eval_plugin.parse_run_args(run_args)
+    if parsed is None:  # the host sends only arguments it has checked (prepared_host)
+        raise ValueError("not an eval's run arguments: %r" % (run_args,))
+    timeout, files = parsed
     capture = config.pluginmanager.getplugin("capturemanager")
     if capture is not None:
         capture.start_global_capturing()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hmac
 import json
 import os
-from typing import Any, Callable
+from typing import Any, Callable, MutableMapping
 
 KEY_BYTES = 32
 FD_VARIABLE = "GYM_PDB_RECORDS_FD"
@@ -30,10 +30,10 @@ def _tag(key: bytes, seq: int, body: str) -> str:
     return hmac.digest(key, b"%d %s" % (seq, body.encode()), "sha256").hex()[:32]
 
 
-def take_channel(environ: dict | None = None) -> tuple[int, bytes]:
+def take_channel(environ: MutableMapping[str, str] | None = None) -> tuple[int, bytes]:
     """In the test process: the channel's fd (from the environment, which forgets it) and the run's key."""
-    environ = os.environ if environ is None else environ
-    fd = int(environ.pop(FD_VARIABLE))
+    env: MutableMapping[str, str] = os.environ if environ is None else environ
+    fd = int(env.pop(FD_VARIABLE))
     key = b""
     while len(key) < KEY_BYTES:
         chunk = os.read(fd, KEY_BYTES - len(key))
@@ -51,7 +51,9 @@ def writer(fd: int, key: bytes) -> Callable[[dict], None]:
     """
     dumps, write, tag, counter = json.dumps, os.write, _tag, [0]
 
-    def write_record(record: dict, _dumps=dumps, _write=write, _tag=tag, _key=key, _counter=counter) -> None:
+    def write_record(
+        record: dict, _dumps: Any = dumps, _write: Any = write, _tag: Any = tag, _key: bytes = key, _counter: list[int] = counter
+    ) -> None:
         seq = _counter[0]
         _counter[0] = seq + 1
         body = _dumps(record, separators=(",", ":"))
