@@ -108,7 +108,10 @@ def record(episodes: list[dict[str, Any]], venv: Path) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         script_path, out = Path(tmp) / "script.json", Path(tmp) / "recording.json"
         script_path.write_text(json.dumps(episodes))
-        env = {**os.environ, "PYTHONPATH": "", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}  # no network look-up at import
+        # SWE-PDB's terminal runs `python` from PATH: gym-pdb's sandbox interpreter first, so that both sides run
+        # the same Python and pytest (pdb shows pytest's own files); no network look-up of litellm's at import.
+        path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+        env = {**os.environ, "PATH": path, "PYTHONPATH": "", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
         subprocess.run([str(python), str(REPO / "benchmarks" / "record_swe_pdb.py"), str(script_path), str(out)],
                        check=True, cwd=tmp, env=env)  # fmt: skip
         recorded: list[dict[str, Any]] = json.loads(out.read_text())

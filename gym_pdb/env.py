@@ -35,10 +35,10 @@ MAX_OBSERVATION_CHARS = 20_000
 REWARD_MODES = rewards.REWARD_MODES
 
 
-def to_charset(text: str, limit: int = MAX_OBSERVATION_CHARS) -> str:
-    """Escape what lies outside CHARSET and cut to ``limit`` characters (head and tail)."""
-    if OUTSIDE_CHARSET.search(text):
-        text = OUTSIDE_CHARSET.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+def to_charset(text: str, limit: int = MAX_OBSERVATION_CHARS, outside: re.Pattern[str] = OUTSIDE_CHARSET) -> str:
+    """Escape what lies outside CHARSET (``outside`` matches it) and cut to ``limit`` characters (head and tail)."""
+    if outside.search(text):
+        text = outside.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
     if len(text) > limit:
         note = f"\n... [{len(text) - limit} characters cut] ...\n"
         keep = limit - len(note)
@@ -128,7 +128,12 @@ class PDBEnv(gym.Env):
         self.render_mode = render_mode
         self.max_observation_chars = max_observation_chars
         self.settings = ToolSettings(pdb_timeout=pdb_timeout, test_timeout=test_timeout, eval_timeout=eval_timeout)
-        self.observation_space = spaces.Text(max_length=max_observation_chars, min_length=0, charset=CHARSET)
+        # A profile may show characters of its own (SWE-PDB's texts have a few emoji): they join the charset.
+        extra = "".join(sorted(self.profile.extra_chars))
+        self._outside = re.compile("[^" + re.escape(string.printable + extra) + "]") if extra else OUTSIDE_CHARSET
+        self.observation_space = spaces.Text(
+            max_length=max_observation_chars, min_length=0, charset=CHARSET | self.profile.extra_chars
+        )
         self.action_space = spaces.Text(max_length=MAX_ACTION_CHARS, min_length=0, charset=CHARSET)
 
         self._sandbox_spec = sandbox
@@ -301,7 +306,7 @@ class PDBEnv(gym.Env):
         return f"{task.prompt}\n\nFiles in the workspace:\n{render_tree(ws, ws.visible_paths(), '', 8)}"
 
     def _observe(self, text: str) -> str:
-        return to_charset(text, self.max_observation_chars)
+        return to_charset(text, self.max_observation_chars, self._outside)
 
     def _info(self, tool: str, parse_error: str) -> dict[str, Any]:
         ctx, task = self._episode()

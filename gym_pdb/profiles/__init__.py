@@ -23,6 +23,7 @@ class Profile:
     name: str
     tools: ToolRegistry
     default_tools: tuple[str, ...]
+    extra_chars: frozenset[str] = frozenset()  # shown as they are, beyond printable ASCII
 
 
 def get_profile(name: str) -> Profile:
@@ -34,7 +35,8 @@ def get_profile(name: str) -> Profile:
     if name == "gym-pdb":
         return Profile(name, TOOLS, DEFAULT_TOOLS)
     if name == "swe-pdb":
+        from gym_pdb.profiles.swe_pdb.release import text_chars
         from gym_pdb.profiles.swe_pdb.tools import SWE_PDB_DEFAULT_TOOLS, SWE_PDB_TOOLS
 
-        return Profile(name, SWE_PDB_TOOLS, SWE_PDB_DEFAULT_TOOLS)
+        return Profile(name, SWE_PDB_TOOLS, SWE_PDB_DEFAULT_TOOLS, text_chars())
     raise ValueError(f"profile must be one of {PROFILE_NAMES}, not {name!r}")

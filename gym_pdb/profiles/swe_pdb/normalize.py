@@ -7,13 +7,16 @@ The list, applied in this order:
    trailing ``/``;
 2. pytest's timings (``in 0.12s``, ``0.01s call``) become ``?s``;
 3. memory addresses (``0x7f3a...``) become ``0x?``;
-4. line ends: ``\\r\\n`` becomes ``\\n``.
+4. line ends: ``\\r\\n`` becomes ``\\n``;
+5. the Python installation's packages folder (``/.../lib/python3.X/site-packages/``, where pdb
+   shows pytest's own files) becomes ``<site-packages>/``.
 """
 
 from __future__ import annotations
 
 import re
 
+SITE_PACKAGES = re.compile(r"/[^\s()]*/lib/python3\.\d+/site-packages/")
 TIMING = re.compile(r"\b\d+(?:\.\d+)?s\b")
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{4,}")
 
@@ -24,4 +27,5 @@ def normalize(text: str, workdir: str) -> str:
         text = text.replace(workdir.rstrip("/") + "/", "<workdir>/").replace(workdir.rstrip("/"), "<workdir>")
     text = TIMING.sub("?s", text)
     text = ADDRESS.sub("0x?", text)
-    return text.replace("\r\n", "\n")
+    text = text.replace("\r\n", "\n")
+    return SITE_PACKAGES.sub("<site-packages>/", text)

@@ -90,3 +90,37 @@ def class_constants(relpath: str, class_name: str, release: str | None = None) -
                         continue
             return values
     raise LookupError(f"no class {class_name} in debug_gym/{relpath}")
+
+
+#: Each suite's run config in the release's ``scripts/`` (by the suite's data folder); others: DebugBench's.
+RUN_CONFIGS = {
+    "mini_nightmare": "config_mini_nightmare.yaml",
+    "debugbench": "config_debug_bench.yaml",
+    "humaneval_buggy": "config_humaneval_buggy.yaml",
+    "mbpp_buggy": "config_mbpp_buggy.yaml",
+    "canitedit": "config_edit.yaml",
+    "syn-debug": "config_syndebug.yaml",
+}
+
+
+@lru_cache(maxsize=None)
+def run_config(suite: str) -> dict[str, Any]:
+    """The env settings (``env_kwargs``) SWE-PDB ran ``suite`` with: ``auto_list``, ``run_timeout``, ``entrypoint``..."""
+    import yaml
+
+    name = RUN_CONFIGS.get(suite, RUN_CONFIGS["debugbench"])
+    config = yaml.safe_load((find_release() / "scripts" / name).read_text(encoding="utf-8"))
+    return dict(config["base"]["env_kwargs"])
+
+
+@lru_cache(maxsize=1)
+def text_chars() -> frozenset[str]:
+    """The characters beyond printable ASCII in the string literals of the release's tools (its emoji)."""
+    import string
+
+    found: set[str] = set()
+    for path in sorted((find_release() / "debug_gym" / "gym" / "tools").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                found.update(c for c in node.value if c not in string.printable)
+    return frozenset(found)

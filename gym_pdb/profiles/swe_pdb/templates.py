@@ -42,8 +42,8 @@ def assigned(relpath: str, qualname: str, var: str, nth: int = 0) -> ast.expr:
     return values[nth]
 
 
-def containing(relpath: str, qualname: str, fragment: str) -> ast.expr:
-    """The first string expression of ``qualname`` whose literal parts contain ``fragment``."""
+def containing(relpath: str, qualname: str, fragment: str, nth: int = 0) -> ast.expr:
+    """The ``nth`` string expression of ``qualname`` whose literal parts contain ``fragment``."""
     found: list[ast.expr] = []
     for node in ast.walk(_function(relpath, qualname)):
         if isinstance(node, (ast.JoinedStr, ast.BinOp)) and fragment in _literal(node):
@@ -54,7 +54,12 @@ def containing(relpath: str, qualname: str, fragment: str) -> ast.expr:
         raise LookupError(f"no text with {fragment!r} in {qualname} of debug_gym/{relpath}")
     # The outermost match: a BinOp of f-strings holds the f-string that matched too.
     found.sort(key=lambda n: (n.lineno, n.col_offset, -(getattr(n, "end_col_offset", 0) or 0)))
-    return found[0]
+    outermost = [n for n in found if not any(o is not n and _inside(n, o) for o in found)]
+    return outermost[nth]
+
+
+def _inside(node: ast.expr, outer: ast.expr) -> bool:
+    return any(child is node for child in ast.walk(outer))
 
 
 def _literal(node: ast.AST) -> str:

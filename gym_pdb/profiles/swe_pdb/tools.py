@@ -22,6 +22,8 @@ from gym_pdb.profiles.swe_pdb.templates import assigned, containing, render
 from gym_pdb.tools.base import Tool, ToolResult
 from gym_pdb.tools.context import ToolContext
 from gym_pdb.profiles.swe_pdb.eval import observation as eval_observation
+from gym_pdb.profiles.swe_pdb.pdb import SwePdbSession
+from gym_pdb.profiles.swe_pdb.pdb import call as pdb_call
 from gym_pdb.tools.eval import EvalTool, run_tests
 from gym_pdb.tools.grep import GrepTool
 from gym_pdb.tools.listdir import ListdirTool
@@ -230,6 +232,12 @@ class SwePdbGrep(ReleaseSchema, GrepTool):
 @SWE_PDB_TOOLS.register
 class SwePdbPdb(ReleaseSchema, PdbTool):
     release_class = ("gym/tools/pdb.py", "PDBTool")
+
+    def __init__(self) -> None:
+        self.state = SwePdbSession()
+
+    def __call__(self, ctx: ToolContext, command: str, runner: str | None = None, file: str | None = None) -> ToolResult:
+        return ToolResult(pdb_call(self.state, ctx, command, runner, file))
 
 
 @SWE_PDB_TOOLS.register
