@@ -66,3 +66,10 @@ def test_a_whole_file_rewrite_drops_its_breakpoints(env):
     text = env.unwrapped.workspace_files()["solution.py"]
     info = env.step({"name": "rewrite", "arguments": {"path": "solution.py", "new_code": text}})[4]
     assert info["breakpoints"] == []
+
+
+def test_swe_pdbs_refusal_keeps_its_emoji_in_the_observation_space(env):
+    obs = env.step({"name": "pdb", "arguments": {"command": "b solution.py:7"}})[0]
+    assert obs.startswith("Invalid pdb command: b solution.py:7\n\u274c BREAKPOINT SETTING FAILED:")
+    assert "b solution.py:8" in obs and env.observation_space.contains(obs)
+    assert env.step({"name": "pdb", "arguments": {"command": "b"}})[0] == "Breakpoints:\nNo breakpoints are set.\n"

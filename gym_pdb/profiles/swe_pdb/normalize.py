@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import re
 
+#: SWE-PDB's working folders (its workspace is a temporary folder named ``DebugGym-...``), for
+#: recordings that do not say which one they ran in (its SFT trajectories).
+RECORDED_WORKDIR = re.compile(r"/tmp/DebugGym-[A-Za-z0-9_]+")
 SITE_PACKAGES = re.compile(r"/[^\s()]*/lib/python3\.\d+/site-packages/")
 TIMING = re.compile(r"\b\d+(?:\.\d+)?s\b")
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{4,}")
@@ -29,3 +32,8 @@ def normalize(text: str, workdir: str) -> str:
     text = ADDRESS.sub("0x?", text)
     text = text.replace("\r\n", "\n")
     return SITE_PACKAGES.sub("<site-packages>/", text)
+
+
+def normalize_recorded(text: str) -> str:
+    """A SWE-PDB observation whose working folder is not known: any ``/tmp/DebugGym-...`` is it."""
+    return normalize(RECORDED_WORKDIR.sub("<workdir>", text), "")
