@@ -45,13 +45,18 @@ def docker_problem() -> str | None:
     return None
 
 
+def require(problem: str | None, what: str) -> None:
+    """Skip a test whose ``what`` cannot run here (``problem`` says why); in CI (``CI`` set), where the
+    project's scripts install and start everything the tests need, fail instead."""
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"{what} required in CI: {problem}")
+        pytest.skip(problem)
+
+
 def require_backend(kind: str) -> None:
     if kind == "docker":
-        problem = docker_problem()
-        if problem:
-            if os.environ.get("CI"):
-                pytest.fail(f"docker backend required in CI: {problem}")
-            pytest.skip(problem)
+        require(docker_problem(), "docker backend")
 
 
 @pytest.fixture(params=BACKENDS)

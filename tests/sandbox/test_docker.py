@@ -20,7 +20,7 @@ import pytest
 
 from gym_pdb.sandbox import make_sandbox
 from gym_pdb.sandbox.base import Limits, SandboxError
-from tests.conftest import require_backend
+from tests.conftest import require, require_backend
 
 REPO = Path(__file__).resolve().parents[2]
 MARKER = b"<<gym-pdb-prompt>>"
@@ -469,9 +469,7 @@ def _compose() -> list[str] | None:
 def pool(client):
     compose = _compose()
     if compose is None:
-        if os.environ.get("CI"):
-            pytest.fail("docker-compose is required in CI (scripts/ci-docker.sh installs it)")
-        pytest.skip("neither docker-compose nor docker compose is installed")
+        require("neither docker-compose nor docker compose is installed", "docker-compose")
     project = f"gympdbtest{os.getpid()}"
     pool_name = uuid.uuid4().hex[:12]
     env = {**os.environ, "GYM_PDB_POOL": pool_name}

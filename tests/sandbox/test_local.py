@@ -13,7 +13,7 @@ from gym_pdb.sandbox.base import Limits, SandboxError
 from gym_pdb.sandbox.bwrap import bwrap_problem
 from gym_pdb.sandbox.local import LocalSandbox
 from gym_pdb.sandbox.warm import ForkedChild
-from tests.conftest import own_processes
+from tests.conftest import own_processes, require
 
 IS_ROOT = os.geteuid() == 0
 
@@ -242,9 +242,7 @@ HAS_BWRAP = bwrap_problem() is None
 def require_bwrap() -> None:
     """Skip where bubblewrap cannot run; in CI (``CI`` set), where scripts/ci-docker.sh installs it, fail."""
     if not HAS_BWRAP:
-        if os.environ.get("CI"):
-            pytest.fail(f"bubblewrap required in CI: {bwrap_problem()}")
-        pytest.skip(f"bubblewrap cannot run here: {bwrap_problem()}")
+        require(f"bubblewrap cannot run here: {bwrap_problem()}", "bubblewrap")
 
 
 ESCAPE = """

@@ -26,7 +26,7 @@ from servelib import REPO
 
 import gym_pdb  # noqa: F401
 from gym_pdb.serve.remote import RemoteEnvError
-from tests.conftest import docker_problem
+from tests.conftest import docker_problem, require
 
 CLIENTS = 16
 SERVER_IMAGE = os.environ.get("GYM_PDB_SERVER_IMAGE", "gym-pdb-server:latest")
@@ -53,11 +53,7 @@ def _problem() -> str | None:
 
 @pytest.fixture(scope="module")
 def docker_client():
-    problem = _problem()
-    if problem:
-        if os.environ.get("CI"):
-            pytest.fail(f"the Swarm test must run in CI: {problem}")
-        pytest.skip(problem)
+    require(_problem(), "Swarm mode")
     import docker
 
     client = docker.from_env()
@@ -203,11 +199,7 @@ def _container_of(client, task_id: str) -> str:
 
 def test_a_replica_removes_its_predecessors_sandboxes_at_start():
     """Outside Swarm (a StatefulSet's pod) a replica judges only its own name: at its start, what is left is stale."""
-    problem = docker_problem()
-    if problem:
-        if os.environ.get("CI"):
-            pytest.fail(f"docker required in CI: {problem}")
-        pytest.skip(problem)
+    require(docker_problem(), "docker")
     import docker
 
     from gym_pdb.serve.replica import reap_dead_replicas
