@@ -302,6 +302,8 @@ class PDBEnv(gym.Env):
 
     def _prompt(self) -> str:
         ctx, task = self._episode()
+        if self.profile.prompt is not None:
+            return self.profile.prompt(task)
         ws = ctx.workspace
         return f"{task.prompt}\n\nFiles in the workspace:\n{render_tree(ws, ws.visible_paths(), '', 8)}"
 

@@ -1,7 +1,7 @@
 """Profiles: what the agent sees (tool schemas, observations, prompts), gym-pdb's own or SWE-PDB's.
 
 A profile is a registry of tools (classes with the same names and arguments,
-their own schemas and observations) and the default tool set; the reward
+their own schemas and observations), the default tool set and the task prompt; the reward
 stays gym-pdb's verdict in every profile. ``PDBEnv(profile="swe-pdb")``
 (``gym.make(ID, profile=...)``, ``gym-pdb eval --profile``, the GRPO
 config's ``profile``) picks one.
@@ -9,8 +9,10 @@ config's ``profile``) picks one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from gym_pdb.tasks.task import Task
 from gym_pdb.tools import DEFAULT_TOOLS, TOOLS, ToolRegistry
 
 PROFILE_NAMES = ("gym-pdb", "swe-pdb")
@@ -24,6 +26,7 @@ class Profile:
     tools: ToolRegistry
     default_tools: tuple[str, ...]
     extra_chars: frozenset[str] = frozenset()  # shown as they are, beyond printable ASCII
+    prompt: Callable[[Task], str] | None = None  # the task prompt at reset (None: gym-pdb's, with the files)
 
 
 def get_profile(name: str) -> Profile:
@@ -38,5 +41,7 @@ def get_profile(name: str) -> Profile:
         from gym_pdb.profiles.swe_pdb.release import text_chars
         from gym_pdb.profiles.swe_pdb.tools import SWE_PDB_DEFAULT_TOOLS, SWE_PDB_TOOLS
 
-        return Profile(name, SWE_PDB_TOOLS, SWE_PDB_DEFAULT_TOOLS, text_chars())
+        from gym_pdb.profiles.swe_pdb.prompt import instructions
+
+        return Profile(name, SWE_PDB_TOOLS, SWE_PDB_DEFAULT_TOOLS, text_chars(), instructions)
     raise ValueError(f"profile must be one of {PROFILE_NAMES}, not {name!r}")

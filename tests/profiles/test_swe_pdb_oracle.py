@@ -30,7 +30,8 @@ MATCHED = ("view", "rewrite", "grep", "eval", "pdb")
 def test_observations_match_swe_pdbs_call_by_call(episode, release):
     env = PDBEnv(suite=episode["suite"], sandbox="local", profile="swe-pdb")
     try:
-        env.reset(options={"task_id": episode["task"]})
+        prompt, _ = env.reset(options={"task_id": episode["task"]})
+        assert prompt == episode["instructions"]  # what SWE-PDB's env said at reset
         workdir = env.sandbox.info.workdir
         compared = 0
         for i, (call, theirs) in enumerate(zip(episode["calls"], episode["observations"], strict=True)):

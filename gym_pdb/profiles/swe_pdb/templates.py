@@ -19,7 +19,8 @@ SAFE_BUILTINS = {"len": len, "str": str}
 
 
 @lru_cache(maxsize=None)
-def _function(relpath: str, qualname: str) -> ast.AST:
+def function_node(relpath: str, qualname: str) -> ast.AST:
+    """The class or function ``qualname`` (``Class.method``) of ``debug_gym/relpath``, parsed."""
     tree = ast.parse((find_release() / "debug_gym" / relpath).read_text(encoding="utf-8"))
     scope: ast.AST = tree
     for part in qualname.split("."):
@@ -35,7 +36,7 @@ def assigned(relpath: str, qualname: str, var: str, nth: int = 0) -> ast.expr:
     """The ``nth`` value assigned to ``var`` in the function ``qualname`` of ``debug_gym/relpath``."""
     values = [
         node.value
-        for node in ast.walk(_function(relpath, qualname))
+        for node in ast.walk(function_node(relpath, qualname))
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == var for t in node.targets)
     ]
     values.sort(key=lambda v: (v.lineno, v.col_offset))
@@ -45,7 +46,7 @@ def assigned(relpath: str, qualname: str, var: str, nth: int = 0) -> ast.expr:
 def containing(relpath: str, qualname: str, fragment: str, nth: int = 0) -> ast.expr:
     """The ``nth`` string expression of ``qualname`` whose literal parts contain ``fragment``."""
     found: list[ast.expr] = []
-    for node in ast.walk(_function(relpath, qualname)):
+    for node in ast.walk(function_node(relpath, qualname)):
         if isinstance(node, (ast.JoinedStr, ast.BinOp)) and fragment in _literal(node):
             found.append(node)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and fragment in node.value:
