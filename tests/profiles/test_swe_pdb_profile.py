@@ -73,3 +73,11 @@ def test_swe_pdbs_refusal_keeps_its_emoji_in_the_observation_space(env):
     assert obs.startswith("Invalid pdb command: b solution.py:7\n\u274c BREAKPOINT SETTING FAILED:")
     assert "b solution.py:8" in obs and env.observation_space.contains(obs)
     assert env.step({"name": "pdb", "arguments": {"command": "b"}})[0] == "Breakpoints:\nNo breakpoints are set.\n"
+
+
+def test_command_line_forms_work_in_the_profile(env):
+    assert env.step("pdb start pytest test.py")[0].startswith("PDB session started with: python -m pdb -m pytest")
+    assert env.step("pdb p 6 * 7")[0] == "Pdb command output:\n42\n"
+    assert env.step("view solution.py 1 2")[0].startswith("Viewing `solution.py`, lines 1-2 of 21 total lines.")
+    assert env.step("grep stock solution.py")[0].startswith("Found ")
+    assert "has been updated successfully" in env.step("rewrite solution.py 3:3\n")[0]

@@ -32,6 +32,7 @@ def function_node(relpath: str, qualname: str) -> ast.AST:
     return scope
 
 
+@lru_cache(maxsize=None)
 def assigned(relpath: str, qualname: str, var: str, nth: int = 0) -> ast.expr:
     """The ``nth`` value assigned to ``var`` in the function ``qualname`` of ``debug_gym/relpath``."""
     values = [
@@ -43,6 +44,7 @@ def assigned(relpath: str, qualname: str, var: str, nth: int = 0) -> ast.expr:
     return values[nth]
 
 
+@lru_cache(maxsize=None)
 def containing(relpath: str, qualname: str, fragment: str, nth: int = 0) -> ast.expr:
     """The ``nth`` string expression of ``qualname`` whose literal parts contain ``fragment``."""
     found: list[ast.expr] = []
@@ -88,6 +90,12 @@ def render(node: ast.expr, values: dict[str, Any], branch: bool = True) -> str:
     return str(_evaluate(node, values))
 
 
+_COMPILED: dict[int, tuple[ast.expr, Any]] = {}
+
+
 def _evaluate(expr: ast.expr, values: dict[str, Any]) -> Any:
-    code = compile(ast.Expression(body=expr), "<swe-pdb text>", "eval")
+    cached = _COMPILED.get(id(expr))
+    if cached is None or cached[0] is not expr:  # the nodes live as long as the cached parse: compile each once
+        cached = _COMPILED[id(expr)] = (expr, compile(ast.Expression(body=expr), "<swe-pdb text>", "eval"))
+    code = cached[1]
     return eval(code, {"__builtins__": SAFE_BUILTINS}, dict(values))  # noqa: S307 - the release's own expressions

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from gym_pdb.profiles.swe_pdb.release import class_constants
 from gym_pdb.profiles.swe_pdb.templates import assigned, containing, render
-from gym_pdb.tools.base import Tool, ToolResult
+from gym_pdb.tools.base import ToolResult
 from gym_pdb.tools.context import ToolContext
 from gym_pdb.profiles.swe_pdb.eval import observation as eval_observation
 from gym_pdb.profiles.swe_pdb.pdb import SwePdbSession
@@ -41,9 +41,13 @@ VIEW, REWRITE, GREP = "gym/tools/view.py", "gym/tools/rewrite.py", "gym/tools/gr
 VIEW_LINES = 110
 
 
-class ReleaseSchema(Tool):
-    """A tool whose schema is the release's: ``(module, class)`` of its definition in ``debug_gym``."""
+class ReleaseSchema:
+    """A mixin: the tool's schema is the release's (``(module, class)`` of its definition in ``debug_gym``).
 
+    Not a Tool itself, so that the command-line form stays the gym-pdb tool's it is mixed into.
+    """
+
+    name: ClassVar[str]
     release_class: ClassVar[tuple[str, str]]
 
     def schema(self) -> dict[str, Any]:
