@@ -6,6 +6,7 @@ import os
 import re
 import string
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,6 +23,7 @@ from gym_pdb.profiles import get_profile
 from gym_pdb.tools import ToolContext, ToolError, ToolResult, ToolSettings, Workspace
 from gym_pdb.tools.listdir import render_tree
 from gym_pdb.tools.pdb import breakpoints_info, frame_detail, frame_info
+from gym_pdb.tools.schedule import ScheduleSpec, ToolSchedule
 from gym_pdb.verdict import reward as rewards
 from gym_pdb.verdict.expected import expected_tests
 from gym_pdb.verdict.result import EvalResult, Expected
@@ -71,6 +73,10 @@ class PDBEnv(gym.Env):
         sandbox: a registered sandbox kind (``"local"``, ``"docker"``; else ``GYM_PDB_SANDBOX``), or a Sandbox.
         sandbox_kwargs: passed to the sandbox (e.g. ``limits``, ``image``).
         tools: the tool names the agent may call (default: the profile's default tools).
+        tool_schedule: when locked tools unlock (``"debug(5)"``: pdb and trace after the 5th
+            rewrite; or ``{"pdb": {"after": {"rewrite": 5}}}``, see :mod:`gym_pdb.tools.schedule`).
+            Every tool stays in ``tools_schema()``; a locked one's call is answered with when it
+            unlocks, and ``info["tools_available"]`` lists the tools offered now.
         reward_mode: ``"sparse"``, ``"fraction"`` or ``"shaped"``.
         integrity: ``"flag"`` (static flags of the program are reported in
             ``info["integrity"]["flags"]``) or ``"strict"`` (a flag also zeroes the reward).
@@ -93,6 +99,7 @@ class PDBEnv(gym.Env):
         sandbox_kwargs: Mapping[str, Any] | None = None,
         limits: Limits | None = None,
         tools: Sequence[str] | None = None,
+        tool_schedule: ScheduleSpec | ToolSchedule = None,
         reward_mode: str = "sparse",
         integrity: str = "flag",
         render_mode: str | None = None,
@@ -123,6 +130,12 @@ class PDBEnv(gym.Env):
         self._task_ids = task_ids
         self.profile = get_profile(profile)
         self.tools = self.profile.tools.make(self.profile.default_tools if tools is None else tools)
+        self.tool_schedule = ToolSchedule.parse(tool_schedule)
+        if self.tool_schedule is not None:
+            self.tool_schedule.check(self.tools, self.profile.tools)
+        self._tool_calls: Counter[str] = Counter()
+        #: The debug tool's subagent (``gym_pdb.tools.debug.Subagent``), which the agent that holds one attaches.
+        self.subagent: Any = None
         self.reward_mode = reward_mode
         self.integrity = integrity
         self.render_mode = render_mode
@@ -168,9 +181,16 @@ class PDBEnv(gym.Env):
         """The text of the episode's files now, the agent's edits included."""
         return dict(self._ctx.workspace.files) if self._ctx is not None else {}
 
-    def tools_schema(self) -> list[dict[str, Any]]:
-        """The OpenAI-format schemas of this env's tools."""
-        return [tool.schema() for tool in self.tools.values()]
+    def tools_schema(self, available_only: bool = False) -> list[dict[str, Any]]:
+        """The OpenAI-format schemas of this env's tools (``available_only``: those the schedule offers now)."""
+        names = self.tools_available() if available_only else list(self.tools)
+        return [self.tools[name].schema() for name in names]
+
+    def tools_available(self) -> list[str]:
+        """The tools offered now: all of them, unless the tool schedule keeps some locked."""
+        if self.tool_schedule is None:
+            return list(self.tools)
+        return self.tool_schedule.available(self.tools, self._tool_calls, self._steps)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         super().reset(seed=seed)
@@ -191,6 +211,7 @@ class PDBEnv(gym.Env):
         ctx.expected = self._expected(ctx)
         self._fraction = 0.0
         self._steps = 0
+        self._tool_calls = Counter()
         observation = self._observe(self._prompt())
         self._transcript = [f"# Task {self.task.id}\n{observation}"]
         return observation, self._info(tool="", parse_error="")
@@ -205,8 +226,11 @@ class PDBEnv(gym.Env):
         result = None
         if isinstance(call, ParseError):
             tool, parse_error, text = "", call.message.splitlines()[0], call.message
+        elif self._locked(call.name):
+            tool, parse_error, text = call.name, "", self._locked_message(call.name)
         else:
             tool, parse_error = call.name, ""
+            self._tool_calls[call.name] += 1
             start = time.perf_counter()
             result = self._call(call)
             elapsed = round(time.perf_counter() - start, 3)
@@ -221,6 +245,9 @@ class PDBEnv(gym.Env):
         info["frame"] = _charset_frame(frame_detail(self._ctx))
         if result is not None and result.eval is not None:
             info["eval"] = result.eval.to_info()
+        if result is not None and result.info:  # a tool adds to the info, never changes what the env reports
+            for key, value in result.info.items():
+                info.setdefault(key, value)
         return observation, reward, terminated, False, info
 
     def render(self) -> str | None:
@@ -270,6 +297,7 @@ class PDBEnv(gym.Env):
         """Run the call; a refused call or a failed sandbox is an observation, never an exception."""
         ctx, _ = self._episode()
         tool = self.tools[call.name]
+        ctx.subagent = self.subagent
         try:
             return tool(ctx, **tool.bind(call.arguments))
         except ToolError as exc:
@@ -277,6 +305,17 @@ class PDBEnv(gym.Env):
         except SandboxError as exc:
             ctx.session.stop()
             return ToolResult(f"Error: the sandbox failed: {exc}. The environment recovers at the next reset.")
+
+    def _locked(self, name: str) -> bool:
+        """Whether the schedule keeps ``name`` locked at this step (counted before the step)."""
+        schedule = self.tool_schedule
+        return schedule is not None and schedule.locked(name, self._tool_calls, self._steps - 1)
+
+    def _locked_message(self, name: str) -> str:
+        assert self.tool_schedule is not None
+        when = self.tool_schedule.unlocks(name, self._tool_calls, self._steps - 1)
+        available = self.tool_schedule.available(self.tools, self._tool_calls, self._steps - 1)
+        return f"Error: {name} is locked: it unlocks {when}. Tools available now: {', '.join(available)}."
 
     def _expected(self, ctx: ToolContext) -> Expected | None:
         """The tests this task's runs must pass; a trusted run of the task's own files the first time."""
@@ -326,6 +365,7 @@ class PDBEnv(gym.Env):
             "current_frame": frame_info(ctx),
             "step": self._steps,
             "elapsed": 0.0,
+            "tools_available": self.tools_available(),
         }
 
 

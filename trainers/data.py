@@ -9,7 +9,10 @@ holds: one row per episode with
   ``tool_call_id`` and ``content``;
 - ``tools``: the OpenAI function schemas offered to the model;
 - ``enable_thinking``: whether the Qwen3 chat template renders thinking;
-- optionally ``resolved``, ``task_id``, ``suite``.
+- optionally ``resolved``, ``task_id``, ``suite``;
+- optionally ``subagents``: the debug tool's subagent conversations (see
+  ``gym_pdb.agents.trajectory``), each a trajectory of its own:
+  :func:`subagent_trajectories`, or ``load_trajectories(level="subagent")``.
 
 :func:`load_trajectories` turns them into TRL's conversational tool-calling
 format: tool-call ``arguments`` become dicts, ``tools`` stay JSON schemas, and
@@ -39,6 +42,7 @@ __all__ = [
     "read_rows",
     "convert_trajectory",
     "load_trajectories",
+    "subagent_trajectories",
     "trajectory_features",
     "count_tokens",
     "load_rl_tasks",
@@ -165,6 +169,26 @@ def convert_trajectory(row: Mapping[str, Any], enable_thinking: bool | None = No
     }
 
 
+def subagent_trajectories(row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The subagent conversations of a trajectory row, as trajectory rows of their own.
+
+    Each keeps the main episode's ``task_id``, ``suite`` and ``resolved`` (whether
+    the fix it served resolved the task), and says which main turn asked.
+    """
+    rows = []
+    for sub in maybe_json(row.get("subagents")) or []:
+        rows.append({
+            "messages": sub.get("messages") or [],
+            "tools": sub.get("tools") or [],
+            "enable_thinking": sub.get("enable_thinking", row.get("enable_thinking")),
+            "task_id": row.get("task_id"),
+            "suite": row.get("suite"),
+            "resolved": row.get("resolved"),
+            "main_turn": sub.get("turn"),
+        })  # fmt: skip
+    return rows
+
+
 def trajectory_features() -> Features:
     """``datasets.Features`` of converted rows (``Json`` where keys vary between rows)."""
     from datasets import Features, Json, List, Value
@@ -252,6 +276,7 @@ def load_trajectories(
     val_size: float | int = 0,
     seed: int = 0,
     num_proc: int | None = None,
+    level: str = "main",
 ) -> Dataset | DatasetDict:
     """Load trajectories into TRL's conversational tool-calling format.
 
@@ -267,13 +292,20 @@ def load_trajectories(
         val_size: fraction (``0 < x < 1``) or number of rows held out for validation;
             rows of one task stay on the same side. 0: no split.
         seed: shuffling seed of the split.
+        level: ``"main"`` (the episodes) or ``"subagent"`` (the debug tool's subagent
+            conversations in them, one row each: :func:`subagent_trajectories`).
 
     Returns:
         a ``datasets.Dataset``, or a ``DatasetDict`` with ``train`` and ``validation`` when ``val_size``.
     """
     from datasets import Dataset, DatasetDict
 
-    rows = [convert_trajectory(r, enable_thinking=enable_thinking) for r in read_rows(paths)]
+    if level not in ("main", "subagent"):
+        raise ValueError(f"level must be 'main' or 'subagent', not {level!r}")
+    raw = read_rows(paths)
+    if level == "subagent":
+        raw = [sub for r in raw for sub in subagent_trajectories(r)]
+    rows = [convert_trajectory(r, enable_thinking=enable_thinking) for r in raw]
     if resolved_only:
         rows = _resolved_rows(rows)
     if max_turns is not None:

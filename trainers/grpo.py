@@ -34,6 +34,7 @@ from trl import GRPOConfig, GRPOTrainer, ModelConfig, TrlParser, get_peft_config
 from gym_pdb.sandbox.kinds import sandbox_factory, sandbox_kinds
 from gym_pdb.profiles import get_profile
 from gym_pdb.tools import DEFAULT_TOOLS
+from gym_pdb.tools.schedule import ToolSchedule
 
 from .env import SYSTEM_PROMPT, env_factory, load_tasks, served_env_id
 from .models import load_for_training, save_trained
@@ -119,6 +120,14 @@ class GRPOTaskArguments:
             "tools: grep pdb view rewrite eval)."
         },
     )
+    tool_schedule: str | None = field(
+        default=None,
+        metadata={
+            "help": "Lock tools until they unlock: `debug(5)` (pdb and trace after the 5th rewrite) or JSON such as "
+            '`{"pdb": {"after": {"rewrite": 5}}}`. Every tool is offered from the start; a locked tool\'s call '
+            "is answered with when it unlocks."
+        },
+    )
     system_prompt: str = field(default=SYSTEM_PROMPT, metadata={"help": "System message of every episode."})
     enable_thinking: bool | None = field(default=None, metadata={"help": "Qwen3 thinking (default: the template's)."})
     tool_workers: int = field(default=32, metadata={"help": "Threads running episodes' tool calls; 0: sequential."})
@@ -132,6 +141,7 @@ class GRPOTaskArguments:
     def __post_init__(self) -> None:
         sandbox_factory(self.sandbox)  # a registered kind, or a ValueError naming them
         get_profile(self.profile)  # a known profile, or a ValueError naming them
+        ToolSchedule.parse(self.tool_schedule)  # a ValueError that says what is wrong with it
 
 
 def task_dataset(task_ids: Sequence[str], system_prompt: str | None = SYSTEM_PROMPT) -> Dataset:
@@ -305,6 +315,10 @@ def build_grpo_trainer(
             template_kwargs = json.loads(template_kwargs)
         args.chat_template_kwargs = {**template_kwargs, "enable_thinking": task_args.enable_thinking}
     env_kwargs = json.loads(task_args.env_kwargs) if isinstance(task_args.env_kwargs, str) else task_args.env_kwargs
+    if task_args.tool_schedule is not None:
+        if remote:
+            raise ValueError("a tool schedule is not offered by remote envs (gym-pdb serve) yet")
+        env_kwargs = {**(env_kwargs or {}), "tool_schedule": task_args.tool_schedule}
     factory = env_factory(
         index,
         tools=task_args.tools,

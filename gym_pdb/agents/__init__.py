@@ -1,7 +1,9 @@
 """Agents that play PDBEnv episodes, the loop that runs them, and their trajectories.
 
 ``debug_agent`` (a chat model with pdb and every tool), ``rewrite_agent``
-(the same without pdb), ``expert`` (a scripted demonstrator replaying gold
+(the same without pdb), ``trace_agent`` (the function-level trace instead of
+pdb), ``debug_subagent`` (rewrite, view, eval and a
+``debug`` tool backed by a debugging subagent with pdb, trace and view), ``expert`` (a scripted demonstrator replaying gold
 fixes through pdb) and ``human`` (play in a terminal).
 """
 
@@ -12,8 +14,8 @@ from typing import Any
 from gym_pdb.agents.base import Agent, Turn, Usage, tool_call
 from gym_pdb.agents.loop import Episode, run_episode
 
-AGENTS = ("debug_agent", "rewrite_agent", "expert", "human")
-LLM_AGENTS = ("debug_agent", "rewrite_agent")
+AGENTS = ("debug_agent", "rewrite_agent", "trace_agent", "debug_subagent", "expert", "human")
+LLM_AGENTS = ("debug_agent", "rewrite_agent", "trace_agent", "debug_subagent")
 
 
 def make_agent(name: str, llm: Any = None, **kwargs: Any) -> Agent:
@@ -22,6 +24,14 @@ def make_agent(name: str, llm: Any = None, **kwargs: Any) -> Agent:
         from gym_pdb.agents.debug_agent import DebugAgent
 
         return DebugAgent(llm, **kwargs)
+    if name == "trace_agent":
+        from gym_pdb.agents.trace_agent import TraceAgent
+
+        return TraceAgent(llm, **kwargs)
+    if name == "debug_subagent":
+        from gym_pdb.agents.debug_subagent import DebugSubagentAgent
+
+        return DebugSubagentAgent(llm, **kwargs)
     if name == "rewrite_agent":
         from gym_pdb.agents.rewrite_agent import RewriteAgent
 

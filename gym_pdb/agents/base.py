@@ -78,6 +78,9 @@ class Agent(abc.ABC):
     def reset(self, task: Task, observation: str) -> None:  # noqa: B027 - an optional hook, a no-op by default
         """A new episode begins on ``task``; ``observation`` is its prompt."""
 
+    def attach(self, env: Any) -> None:  # noqa: B027 - an optional hook, a no-op by default
+        """The episode's env (a ``PDBEnv``), before the first turn: an agent with a subagent attaches it there."""
+
     @abc.abstractmethod
     def act(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Turn:
         """The next turn, given the trajectory so far and the tool schemas."""

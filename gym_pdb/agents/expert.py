@@ -5,7 +5,9 @@ starts pdb on the first failing test, sets a breakpoint on the first differing
 line (the statement holding it, inside its function), continues to it, prints
 the values that line uses, rewrites the differing lines with the gold ones and
 runs the tests again. Every step is a real env interaction, so its
-trajectories are SFT data in the same format as a model's.
+trajectories are SFT data in the same format as a model's. With
+``mode="trace"`` it reads a function-level trace instead of using pdb
+(``expert_trace.py``).
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ from dataclasses import dataclass
 from typing import Any, Generator
 
 from gym_pdb.agents.base import Agent, Turn, tool_call
+from gym_pdb.agents.expert_trace import trace_steps
 from gym_pdb.agents.prompts import DEBUG_SYSTEM_PROMPT
 from gym_pdb.tasks.task import Task
-from gym_pdb.tools import DEFAULT_TOOLS
+from gym_pdb.tools import DEFAULT_TOOLS, REWRITE_ONLY_TOOLS
+
+MODES = ("pdb", "trace")
 
 FRAME = re.compile(r"^(?:Current|Post-mortem) frame: (\S+):(\d+) in ", re.M)
 NOT_PASSED = re.compile(r"^(?:FAILED|ERROR|TIMEOUT|NOT RUN)\s+(\S+::\S+)", re.M)
@@ -47,13 +52,22 @@ class Hunk:
 
 
 class ExpertAgent(Agent):
-    """Replays a task's gold fix through the pdb workflow (needs ``Task.gold_files``)."""
+    """Replays a task's gold fix through the pdb workflow (needs ``Task.gold_files``).
+
+    ``mode="trace"``: through the trace tool instead of pdb (its tools: the
+    rewrite-only ones and ``trace``).
+    """
 
     name = "expert"
-    tools = DEFAULT_TOOLS
+    tools: tuple[str, ...] = DEFAULT_TOOLS
     model = "scripted"
 
-    def __init__(self, max_continues: int = 3):
+    def __init__(self, max_continues: int = 3, mode: str = "pdb"):
+        if mode not in MODES:
+            raise ValueError(f"the expert's mode is one of {', '.join(MODES)}, not {mode!r}")
+        self.mode = mode
+        if mode == "trace":
+            self.tools = (*REWRITE_ONLY_TOOLS, "trace")
         self.max_continues = max_continues
         self._script: Generator[Turn, str, None] | None = None
         self._started = False
@@ -102,7 +116,9 @@ class ExpertAgent(Agent):
                 around = focus.focus or focus.start
                 lo, hi = max(1, around - VIEW_MARGIN), min(total, around + VIEW_MARGIN)
                 yield self._call(f"Let me read {path} around line {around}.", "view", path=path, start=lo, end=hi)
-        if target is not None and failing:
+        if target is not None and failing and self.mode == "trace":
+            yield from trace_steps(self._call, path, focus.focus or target[0], failing[0], text)
+        elif target is not None and failing:
             line, exprs = target
             test = failing[0]
             observation = yield self._call(

@@ -52,6 +52,8 @@ class Episode:
     final_files: dict[str, str] = field(default_factory=dict)
     gold_files: dict[str, str] | None = None  # the task's known fix (changed files), if any
     step_log: list[dict[str, Any]] = field(default_factory=list)  # one record per turn (agents.steps)
+    #: The debug tool's subagent conversations (``info["subagent"]``), each with the main turn that asked.
+    subagents: list[dict[str, Any]] = field(default_factory=list)
 
 
 def run_episode(
@@ -62,8 +64,14 @@ def run_episode(
     seed: int | None = None,
     max_no_call: int = 3,
     on_turn: Callable[[Episode], None] | None = None,
+    hide_locked: bool = False,
 ) -> Episode:
-    """Play one episode of ``agent`` on ``env`` (the task ``task_id``, else one drawn with ``seed``)."""
+    """Play one episode of ``agent`` on ``env`` (the task ``task_id``, else one drawn with ``seed``).
+
+    ``hide_locked``: each turn offers the agent only the tools the env's tool
+    schedule has unlocked (as debug-gym's ``debug(N)``); the trajectory's
+    ``tools`` keeps them all, and each step record the tools offered at it.
+    """
     start = time.perf_counter()
     pdb_env = _pdb_env(env)
     options = {"task_id": task_id} if task_id is not None else None
@@ -88,7 +96,8 @@ def run_episode(
     ]
     try:
         agent.reset(task, observation)
-        _play(env, agent, episode, max_steps, max_no_call, on_turn)
+        agent.attach(pdb_env)
+        _play(env, agent, episode, max_steps, max_no_call, on_turn, hide_locked)
     except LLMError as exc:
         episode.error, episode.stop_reason = f"model: {exc}", "error"
     except Exception as exc:  # noqa: BLE001 - the run goes on with the next task
@@ -106,13 +115,22 @@ def _pdb_env(env: gym.Env) -> PDBEnv:
 
 
 def _play(
-    env: gym.Env, agent: Agent, episode: Episode, max_steps: int, max_no_call: int, on_turn: Callable[[Episode], None] | None
+    env: gym.Env,
+    agent: Agent,
+    episode: Episode,
+    max_steps: int,
+    max_no_call: int,
+    on_turn: Callable[[Episode], None] | None,
+    hide_locked: bool = False,
 ) -> None:
     messages = episode.messages
+    pdb_env = _pdb_env(env)
+    scheduled = getattr(pdb_env, "tool_schedule", None) is not None  # a remote env has none
     silent = 0
     while episode.turns < max_steps:
+        tools = pdb_env.tools_schema(available_only=True) if hide_locked else episode.tools
         tick = time.perf_counter()
-        turn = agent.act(messages, episode.tools)
+        turn = agent.act(messages, tools)
         agent_time = time.perf_counter() - tick
         episode.timings["agent"] += agent_time
         episode.usage.add(turn.usage)
@@ -124,6 +142,8 @@ def _play(
         episode.turns += 1
         messages.append(turn.message())
         record = turn_record(episode.turns, len(messages) - 1, agent_time, turn.usage)
+        if scheduled:
+            record["tools_offered"] = [t["function"]["name"] for t in tools]
         episode.step_log.append(record)
         if not turn.tool_calls:
             episode.no_tool_calls += 1
@@ -154,6 +174,8 @@ def _play(
         episode.resolved = bool(info.get("resolved"))
         messages.append(_tool_message(first, observation))
         add_step(record, action, info, float(reward), env_time, len(messages) - 1)
+        if isinstance(info.get("subagent"), dict):
+            episode.subagents.append({"turn": episode.turns, "tool_call_id": first.get("id", ""), **info["subagent"]})
         messages.extend(_tool_message(call, NOT_EXECUTED) for call in rest)
         if on_turn:
             on_turn(episode)

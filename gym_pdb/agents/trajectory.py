@@ -3,6 +3,14 @@
 One JSON object per episode: ``messages`` (OpenAI chat with ``tool_calls``
 and tool messages), ``tools`` (the OpenAI function schemas), ``enable_thinking``,
 and ``task_id``, ``suite``, ``env_id``, ``resolved``, ``agent``, ``model``.
+
+An episode whose ``debug`` tool ran a subagent also has ``subagents``: one
+object per call, ``{turn, tool_call_id, question, messages, tools, model,
+enable_thinking, steps, usage}``, where ``turn`` is the main level's
+assistant turn that asked (1-based) and ``messages``/``tools`` are the
+subagent's own conversation, a trajectory of its own
+(``trainers.data.subagent_trajectories``). The main level's ``messages``
+are unchanged: it trains as any trajectory.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from gym_pdb.agents.loop import Episode
 
 def trajectory_row(episode: Episode, agent: Agent, env_id: str = "") -> dict[str, Any]:
     thinking = agent.enable_thinking or any(m.get("reasoning_content") for m in episode.messages)
-    return {
+    row = {
         "messages": episode.messages,
         "tools": episode.tools,
         "enable_thinking": bool(thinking),
@@ -30,6 +38,9 @@ def trajectory_row(episode: Episode, agent: Agent, env_id: str = "") -> dict[str
         "agent": agent.name,
         "model": agent.model,
     }
+    if episode.subagents:
+        row["subagents"] = episode.subagents
+    return row
 
 
 def write_json(path: str | os.PathLike, row: dict[str, Any]) -> None:

@@ -32,6 +32,8 @@ FLAG_KEYS = {
     "resume": "resume", "rerun_failed": "rerun_failed", "model": "llm.model", "base_url": "llm.base_url",
     "api_key_env": "llm.api_key_env", "temperature": "llm.temperature", "max_tokens": "llm.max_tokens",
     "context_tokens": "llm.context_tokens", "thinking": "llm.enable_thinking", "tool_format": "llm.tool_format",
+    "tool_schedule": "tool_schedule", "hide_locked": "hide_locked", "subagent_model": "agent_kwargs.subagent_model",
+    "tools": "tools", "label": "label",
 }  # fmt: skip
 
 
@@ -74,9 +76,19 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "-p", "--param", action="append", metavar="KEY=VALUE", help="override a config key (llm.temperature=0.6)"
     )
+    p.add_argument(
+        "--tool-schedule",
+        help="lock tools until they unlock: 'debug(5)' (pdb and trace after the 5th rewrite) or JSON such as "
+        '\'{"pdb": {"after": {"rewrite": 5}}}\'',
+    )
+    p.add_argument(
+        "--hide-locked", action="store_true", help="with --tool-schedule: offer each turn only the unlocked tools"
+    )
+    p.add_argument("--tools", nargs="+", help="the tools the env offers (default: the agent's)")
+    p.add_argument("--label", help="the run's name in summaries (default: the agent's name)")
     p.add_argument("--resume", action="store_true", help="continue the run in --output: skip the finished tasks")
     p.add_argument("--rerun-failed", action="store_true", help="with --resume: run the unresolved tasks again too")
-    g = p.add_argument_group("model (debug_agent, rewrite_agent)")
+    g = p.add_argument_group("model (debug_agent, rewrite_agent, debug_subagent)")
     g.add_argument("--model", help="the served model name (default: the server's first model)")
     g.add_argument("--base-url", help="an OpenAI-compatible endpoint (default OPENAI_BASE_URL)")
     g.add_argument("--api-key-env", help="the environment variable holding the key (default OPENAI_API_KEY)")
@@ -91,6 +103,7 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     g.add_argument(
         "--tool-format", choices=["native", "text"], help="native tool calls, or <tool_call> text (default native)"
     )
+    g.add_argument("--subagent-model", help="debug_subagent: the subagent's model on the same server (default: --model)")
     o = p.add_argument_group("output")
     o.add_argument("--format", choices=["terminal", "markdown"], help="the summary table's format")
     o.add_argument("--quiet", "-q", action="store_true", help="no progress line")
@@ -114,7 +127,7 @@ def eval_config(given: dict) -> EvalConfig:
         value = given[flag]
         if flag == "tasks":
             value = parse_tasks(value)
-        elif flag in ("env", "remote"):
+        elif flag in ("env", "remote", "tools"):
             value = [e for v in value for e in v.split(",") if e]
         target = data
         *path, last = key.split(".")

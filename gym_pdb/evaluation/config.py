@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from gym_pdb.agents.llm import LLMConfig
 from gym_pdb.profiles import PROFILE_NAMES
 from gym_pdb.sandbox.kinds import sandbox_factory
+from gym_pdb.tools.schedule import ToolSchedule
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -28,7 +29,12 @@ class EvalConfig:
     ``remote`` lists ``gym-pdb serve`` servers: each worker's env runs its
     episodes on one of them (spread in turn, moving to the next if one is gone).
     ``env_kwargs`` go to ``gymnasium.make`` (``reward_mode``, ``pdb_timeout``...),
-    ``agent_kwargs`` to the agent.
+    ``agent_kwargs`` to the agent. ``tool_schedule`` (``"debug(5)"`` or
+    ``{"pdb": {"after": {"rewrite": 5}}}``) locks tools until they unlock;
+    ``hide_locked`` leaves locked tools out of each turn's tools (else they are
+    offered, and a call says when they unlock). ``tools``: the env's tools
+    (default: the agent's). ``label``: the run's name in summaries (default:
+    the agent's name), to tell apart runs of one agent under several settings.
     """
 
     env: list[str] = field(default_factory=lambda: ["PDB-Demo-v0"])
@@ -47,6 +53,10 @@ class EvalConfig:
     llm: LLMConfig = field(default_factory=LLMConfig)
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     agent_kwargs: dict[str, Any] = field(default_factory=dict)
+    tool_schedule: str | dict[str, Any] | None = None
+    hide_locked: bool = False
+    tools: list[str] | None = None
+    label: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.env, str):
@@ -67,6 +77,9 @@ class EvalConfig:
             raise ValueError(f"profile must be one of {PROFILE_NAMES}, not {self.profile!r}")
         if self.profile != "gym-pdb" and self.remote:
             raise ValueError("a profile other than gym-pdb runs in local envs only, not with remote")
+        ToolSchedule.parse(self.tool_schedule)  # a ValueError that says what is wrong with it
+        if self.hide_locked and self.tool_schedule is None:
+            raise ValueError("hide_locked needs a tool_schedule")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -45,13 +45,17 @@ def result_row(
     patch_path: str,
     step_log: str = "",
     gold_patch: str = "",
+    label: str | None = None,
 ) -> dict[str, Any]:
+    observations = [m.get("content") or "" for m in episode.messages if m.get("role") == "tool"]
     return {
         "task_id": episode.task_id,
         "suite": episode.suite,
         "env_id": env_id,
         "agent": agent.name,
+        "label": label or agent.name,
         "model": agent.model,
+        "observation_chars": sum(len(text) for text in observations),
         "resolved": episode.resolved,
         "reward": episode.reward,
         "steps": episode.steps,
@@ -75,8 +79,10 @@ def result_row(
     }
 
 
-def record_episode(run_dir: Path, episode: Episode, agent: Agent, env_id: str, max_steps: int) -> dict[str, Any]:
-    """Write the episode's trajectory and patch; return its results row."""
+def record_episode(
+    run_dir: Path, episode: Episode, agent: Agent, env_id: str, max_steps: int, label: str | None = None
+) -> dict[str, Any]:
+    """Write the episode's trajectory and patch; return its results row (``label``: the run's name in summaries)."""
     suite, name = safe_name(episode.suite or env_id), safe_name(episode.task_id)
     trajectory = f"trajectories/{suite}/{name}.json"
     patch_path = f"patches/{suite}/{name}.diff"
@@ -96,7 +102,7 @@ def record_episode(run_dir: Path, episode: Episode, agent: Agent, env_id: str, m
         (run_dir / gold_patch).write_text(gold, encoding="utf-8")
     else:
         gold_patch = ""
-    return result_row(episode, agent, env_id, max_steps, trajectory, patch_path, step_log, gold_patch)
+    return result_row(episode, agent, env_id, max_steps, trajectory, patch_path, step_log, gold_patch, label)
 
 
 def append_row(run_dir: Path, row: dict[str, Any]) -> None:

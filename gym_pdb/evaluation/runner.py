@@ -75,6 +75,10 @@ def env_maker(config: EvalConfig) -> EnvFactory:
 
     def make(env_id: str, agent: Agent, tasks: Any = None) -> gym.Env:
         kwargs = dict(config.env_kwargs)
+        if config.tool_schedule is not None:
+            if config.remote:
+                raise EvalError("a tool schedule is not offered by remote envs (gym-pdb serve) yet")
+            kwargs["tool_schedule"] = config.tool_schedule
         if config.remote:
             first = next(made) % len(config.remote)
             kwargs["remote"] = config.remote[first:] + config.remote[:first]
@@ -85,7 +89,7 @@ def env_maker(config: EvalConfig) -> EnvFactory:
                 kwargs["sandbox"] = config.sandbox
             if config.data_dir:
                 kwargs["data_dir"] = config.data_dir
-        tools = list(agent.tools)
+        tools = list(config.tools) if config.tools else list(agent.tools)
         if config.profile != "gym-pdb":
             # The profile's own tool set, less what the agent does without (rewrite_agent: no pdb).
             kwargs["profile"] = config.profile
@@ -259,9 +263,11 @@ def _worker(
                     agent = make_agent_fn()
                 if ref.env_id not in envs:
                     envs[ref.env_id] = make_env(ref.env_id, agent)
-                episode = run_episode(envs[ref.env_id], agent, ref.task_id, max_steps=config.max_steps)
+                episode = run_episode(
+                    envs[ref.env_id], agent, ref.task_id, max_steps=config.max_steps, hide_locked=config.hide_locked
+                )
                 tick = time.perf_counter()
-                row = record_episode(run_dir, episode, agent, ref.env_id, config.max_steps)
+                row = record_episode(run_dir, episode, agent, ref.env_id, config.max_steps, config.label)
                 row["timings"]["record"] = round(time.perf_counter() - tick, 4)
                 rows.put(row)
             except Exception as exc:  # noqa: BLE001 - one task's failure is its row, the run goes on
@@ -283,6 +289,7 @@ def _error_row(config: EvalConfig, model: str, ref: TaskRef, exc: Exception) -> 
         "suite": "",
         "env_id": ref.env_id,
         "agent": config.agent,
+        "label": config.label or config.agent,
         "model": model,
         "resolved": False,
         "steps": 0,

@@ -1,5 +1,9 @@
 """Summaries of runs: resolve rates with 95% intervals and tool use, per suite x agent x model.
 
+The agent column is the run's ``label`` when its config gave one (an ablation
+of one agent under several tool sets or schedules puts each side by side),
+else the agent's name.
+
 Episodes that ended with an error (the model server down, a broken sandbox)
 are counted apart and left out of the rates: they measure the infrastructure,
 not the agent.
@@ -32,6 +36,7 @@ class Group:
     tokens: int = 0
     step_budgets: list[int] = field(default_factory=list)  # steps of the resolved episodes
     max_steps: int = 0
+    observation_chars: int = 0
 
     @property
     def rate(self) -> float:
@@ -80,7 +85,7 @@ def summarize(rows: Iterable[dict[str, Any]], totals: bool = True) -> list[Group
     suites_of: dict[tuple[str, str], set[str]] = defaultdict(set)
     for row in rows:
         suite = suite_label(row)
-        keys = [(suite, row.get("agent", "?"), row.get("model") or "-")]
+        keys = [(suite, row.get("label") or row.get("agent", "?"), row.get("model") or "-")]
         suites_of[keys[0][1:]].add(suite)
         if totals:
             keys.append((ALL, *keys[0][1:]))
@@ -104,6 +109,7 @@ def _add(group: Group, row: dict[str, Any]) -> None:
     group.steps += int(row.get("steps") or 0)
     tokens = row.get("tokens") or {}
     group.tokens += int(tokens.get("prompt", 0)) + int(tokens.get("completion", 0))
+    group.observation_chars += int(row.get("observation_chars") or 0)
     for tool, n in (row.get("tool_counts") or {}).items():
         group.tools[tool] = group.tools.get(tool, 0) + int(n)
     if row.get("resolved"):
@@ -111,7 +117,11 @@ def _add(group: Group, row: dict[str, Any]) -> None:
         group.step_budgets.append(int(row.get("steps") or 0))
 
 
-COLUMNS = ("suite", "agent", "model", "n", "resolved", "95% CI", "steps/ep", "pdb/ep", "rewrites/ep", "errors")
+COLUMNS = (
+    "suite", "agent", "model", "n", "resolved", "95% CI", "steps/ep", "pdb/ep", "rewrites/ep", "obs chars/ep",
+    "tool mix", "errors",
+)  # fmt: skip
+MIX_TOOLS = 5
 
 
 def table_rows(groups: list[Group]) -> list[list[str]]:
@@ -129,10 +139,21 @@ def table_rows(groups: list[Group]) -> list[list[str]]:
                 f"{g.per_episode(g.steps):.1f}",
                 f"{g.per_episode(g.tools.get('pdb', 0)):.1f}",
                 f"{g.per_episode(g.tools.get('rewrite', 0)):.1f}",
+                f"{g.per_episode(g.observation_chars):.0f}",
+                tool_mix(g),
                 str(g.errors),
             ]
         )
     return rows
+
+
+def tool_mix(group: Group) -> str:
+    """The share of each tool in the group's calls, most used first: ``eval 40% rewrite 30% trace 30%``."""
+    total = sum(group.tools.values())
+    if not total:
+        return "-"
+    top = sorted(group.tools.items(), key=lambda item: (-item[1], item[0]))[:MIX_TOOLS]
+    return " ".join(f"{tool} {100 * n / total:.0f}%" for tool, n in top)
 
 
 def format_table(groups: list[Group], fmt: str = "terminal") -> str:

@@ -13,12 +13,14 @@ from gym_pdb.tools.base import Tool, ToolError, ToolResult
 from gym_pdb.tools.context import ToolContext, ToolSettings, Workspace
 
 # The built-in tools: each module registers its tools on import.
+from gym_pdb.tools.debug import DebugTool
 from gym_pdb.tools.eval import EvalTool, SubmitTool
 from gym_pdb.tools.grep import GrepTool
 from gym_pdb.tools.listdir import ListdirTool
 from gym_pdb.tools.pdb import PdbTool
 from gym_pdb.tools.registry import TOOLS, ToolRegistry, register_tool
 from gym_pdb.tools.rewrite import RewriteTool
+from gym_pdb.tools.trace import TraceTool
 from gym_pdb.tools.view import ViewTool
 
 #: The tools an env, an agent and the GRPO trainer offer unless told otherwise.
@@ -38,7 +40,7 @@ def tools_schema(names: Iterable[str] = DEFAULT_TOOLS) -> list[dict[str, Any]]:
 
 
 __all__ = [
-    "DEFAULT_TOOLS", "REWRITE_ONLY_TOOLS", "TOOLS", "EvalTool", "GrepTool", "ListdirTool", "PdbTool", "RewriteTool",
-    "SubmitTool", "Tool", "ToolContext", "ToolError", "ToolRegistry", "ToolResult", "ToolSettings", "ViewTool",
+    "DEFAULT_TOOLS", "REWRITE_ONLY_TOOLS", "TOOLS", "DebugTool", "EvalTool", "GrepTool", "ListdirTool", "PdbTool", "RewriteTool",
+    "SubmitTool", "Tool", "ToolContext", "ToolError", "ToolRegistry", "ToolResult", "ToolSettings", "TraceTool", "ViewTool",
     "Workspace", "make_tools", "register_tool", "tools_schema",
 ]  # fmt: skip

@@ -31,11 +31,13 @@ class ToolResult:
             as the episode's last run (``ctx.last_eval``), pays the reward from
             it and reports it in ``info["eval"]``: the one route of a verdict.
         terminate: the call ends the episode (``submit``), judged on its ``eval``.
+        info: more for the step's ``info`` (``subagent``: the debug tool's subagent conversation).
     """
 
     observation: str
     eval: EvalResult | None = None
     terminate: bool = False
+    info: dict[str, Any] | None = None
 
 
 class Tool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from gym_pdb.sandbox.base import Sandbox, safe_relpath
 from gym_pdb.sandbox.session import PdbSession
@@ -25,6 +26,8 @@ class ToolSettings:
     pdb_output_bytes: int = 16384
     view_max_lines: int = 400
     grep_max_results: int = 50
+    trace_output_chars: int = 6000
+    trace_value_chars: int = 80
 
     @property
     def timeouts(self) -> Timeouts:
@@ -108,6 +111,7 @@ class ToolContext:
     last_eval: EvalResult | None = None
     expected: Expected | None = None  # the tests the task's runs must pass
     episode: int = 0  # counts resets: a tool that keeps state of its own knows a new episode by it
+    subagent: Any = None  # the debug tool's subagent (tools.debug.Subagent), attached by the agent through the env
 
     @property
     def task(self) -> Task:

@@ -56,6 +56,13 @@ class Word:
 
 
 @dataclass(frozen=True)
+class Named:
+    """An optional ``name=VALUE`` word, anywhere on the line (``trace test.py call=7``)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class LineRange:
     """A line range: ``START:END`` (or ``-``, ``,``; either side may be left out), ``START END``, or ``START``."""
 
@@ -77,7 +84,7 @@ class Code:
     name: str
 
 
-Part = Keyword | Word | LineRange | Rest | Code
+Part = Keyword | Word | Named | LineRange | Rest | Code
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,8 @@ class Form:
                 words.append(meta if _required(parameters, part.name) else f"[{meta}]")
             elif isinstance(part, LineRange):
                 words.append(f"[{part.start.upper()} [{part.end.upper()}]]")
+            elif isinstance(part, Named):
+                words.append(f"[{part.name}={part.name.upper()}]")
             elif isinstance(part, Rest):
                 words.append(part.name.upper())
             else:
@@ -213,8 +222,10 @@ class _Reader:
             self.words, self.remainder = _split(rest), ""
 
     def read(self) -> dict[str, Any]:
-        args: dict[str, Any] = {}
+        args: dict[str, Any] = self._named()
         for part in self.form.parts:
+            if isinstance(part, Named):
+                continue
             if isinstance(part, Keyword):
                 args[part.name] = self.words.pop(0)
             elif isinstance(part, Word):
@@ -233,6 +244,20 @@ class _Reader:
             if not self.form.parts:
                 raise GrammarError(f"{self.tool} takes no arguments.")
             raise GrammarError(f"{self.tool}: too many arguments ({' '.join(self.words)!r} left over); {self.usage}.")
+        return args
+
+    def _named(self) -> dict[str, Any]:
+        """Take the ``name=VALUE`` words of the form's ``Named`` parts off the line."""
+        names = {part.name for part in self.form.parts if isinstance(part, Named)}
+        args: dict[str, Any] = {}
+        if not names:
+            return args
+        for word in list(self.words):
+            name, sep, value = word.partition("=")
+            if sep and name in names:
+                self.words.remove(word)
+                typed = _prop(self.parameters, name).get("type") == "integer"
+                args[name] = _int(value, name) if typed else value
         return args
 
     def _word(self, part: Word, args: dict[str, Any]) -> None:
@@ -300,5 +325,6 @@ def check_names(tool: str, command_line: CommandLine, parameters: Mapping[str, A
 
 
 __all__ = [
-    "Code", "CommandLine", "ExtraLines", "Form", "GrammarError", "Keyword", "LineRange", "Rest", "Word", "check_names",
+    "Code", "CommandLine", "ExtraLines", "Form", "GrammarError", "Keyword", "LineRange", "Named", "Rest", "Word",
+    "check_names",
 ]  # fmt: skip

@@ -79,16 +79,18 @@ def test_skip():
 '''
 
 
-def run_eval(sb, files: list[str], timeout: float = 5) -> EvalResult:
+def run_eval(sb, files: list[str], timeout: float = 5, trace: str | None = None) -> EvalResult:
+    """An eval of ``files`` (with ``trace``: a trace run, whose trace records go in ``result.traces``)."""
     key = secrets.token_bytes(KEY_BYTES)
     args, env = eval_command(sb.info.support_dir, sb.info.workdir)
-    run = sb.run([sb.info.python, *args, *eval_run_args(timeout, files)], timeout=60, env=env, records_key=key)
+    run = sb.run([sb.info.python, *args, *eval_run_args(timeout, files, trace)], timeout=60, env=env, records_key=key)
     reader = RecordReader(key)
     reader.feed(run.records)
     reader.close(cut=run.timed_out)
     assert not reader.problems, reader.problems
     result = judge(reader.records, None)
     result.output = run.text
+    result.traces = [r for r in reader.records if r.get("e") == "trace"]  # type: ignore[attr-defined]
     return result
 
 
@@ -133,6 +135,16 @@ def test_an_eval_is_a_fork_of_the_prepared_session(sandbox):
     state = state_of_one_run(sandbox)
     assert state["ppid"] == sandbox_pid(prepared) and parent_of(prepared) == zygote
     assert state_of_one_run(sandbox)["ppid"] == sandbox_pid(prepared)  # it serves every eval
+
+
+def test_a_trace_run_is_a_fork_of_the_prepared_session_too(sandbox):
+    (prepared,) = zygote_children(sandbox)
+    result = run_eval(sandbox, ["test_state.py"], trace="{}")
+    assert [t.outcome for t in result.tests] == ["passed"], result.output
+    state = json.loads(sandbox.read_file("state.json").decode())
+    assert state["ppid"] == sandbox_pid(prepared)
+    (trace,) = result.traces
+    assert trace["target"] == "test_state.py::test_state" and trace["outcome"] == "passed"
 
 
 def test_a_run_sees_what_a_fresh_pytest_sees(backend):

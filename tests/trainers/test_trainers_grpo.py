@@ -294,3 +294,25 @@ def test_canned_episode_solves_the_task(tokenizer, tiny_model, tmp_path, complet
         assert torch.isfinite(output["advantages"]).all()
     finally:
         trainer.close_environments()
+
+
+def test_a_tool_schedule_offers_every_tool_and_answers_locked_calls():
+    with pytest.raises(ValueError, match="tool schedule"):
+        GRPOTaskArguments(tool_schedule="debug(five)")
+    tools = ["pdb", "rewrite", "view", "eval", "trace"]
+    cls = tool_env_class(tools)
+    for schema in tools_schema(["trace"]):
+        expected = json.loads(json.dumps(schema))
+        expected["function"]["parameters"].pop("required", None)
+        assert get_json_schema(cls.trace) == expected
+    index, _ = load_tasks("PDB-MiniNightmare-v0:config")
+    env = env_factory(index, tools=tools, env_kwargs={"tool_schedule": "debug(1)"})()
+    try:
+        env.reset(task_id="config")
+        assert env.trace().startswith("Error: trace is locked: it unlocks after 1 call of rewrite (0 so far).")
+        source = env.view(path="config_code.py", include_line_numbers_and_breakpoints=False)
+        env.rewrite(path="config_code.py", start=1, end=1, new_code=source.splitlines()[1])
+        assert env.trace(target="test.py").startswith("Trace of test.py")
+        assert env.get_reward() == 0.0
+    finally:
+        env._close()

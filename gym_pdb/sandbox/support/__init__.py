@@ -11,6 +11,7 @@ from typing import Sequence
 SUPPORT_SCRIPTS = (
     "pdb_driver.py", "eval_plugin.py", "records.py", "guard.py", "prepared_eval.py", "pytest.ini",
     "zygote.py", "warmup.py", "forkserver.py", "channels.py", "prepared_host.py", "pyrun.py",
+    "trace_calls.py",
 )  # fmt: skip
 
 #: pytest plugins that only serve command-line options an eval never passes (cacheprovider would
@@ -50,10 +51,13 @@ def eval_command(support_dir: str, workdir: str) -> tuple[list[str], dict[str, s
     return args, env
 
 
-def eval_run_args(timeout: float, test_files: Sequence[str]) -> list[str]:
+def eval_run_args(timeout: float, test_files: Sequence[str], trace: str | None = None) -> list[str]:
     """One eval's own arguments, in the form ``eval_plugin.parse_run_args`` reads.
 
     The run's records come on its record channel (``records.py``), which the
-    sandbox gives the process when ``run`` is asked for one.
+    sandbox gives the process when ``run`` is asked for one. ``trace``: the
+    JSON settings of a ``trace`` run (``trace_calls.read_spec``), which goes
+    the eval's way (the prepared session) and adds a trace record per test.
     """
-    return ["--gym-pdb-eval", "--gym-pdb-timeout", f"{timeout:g}", *test_files]
+    trace_args = ["--gym-pdb-trace", trace] if trace is not None else []
+    return ["--gym-pdb-eval", "--gym-pdb-timeout", f"{timeout:g}", *trace_args, *test_files]

@@ -36,6 +36,7 @@ from _pytest.outcomes import Exit, Skipped, XFailed
 
 import guard
 import records
+import trace_calls
 
 LONGREPR_LIMIT = 4000
 # The modules a test file imports (``import a.b`` / ``from a.b import x``: the first of a list), read
@@ -57,15 +58,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("gym-pdb")
     group.addoption("--gym-pdb-eval", action="store_true", default=False)
     group.addoption("--gym-pdb-timeout", type=float, default=0.0)
+    group.addoption("--gym-pdb-trace", default=None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("--gym-pdb-eval"):
-        record(config, config.getoption("--gym-pdb-timeout"))
+        record(config, config.getoption("--gym-pdb-timeout"), config.getoption("--gym-pdb-trace"))
 
 
-def record(config: pytest.Config, timeout: float) -> None:
-    """Record this run's tests on the record channel, each stopped after ``timeout`` seconds."""
+def record(config: pytest.Config, timeout: float, trace: str | None = None) -> None:
+    """Record this run's tests on the record channel, each stopped after ``timeout`` seconds.
+
+    ``trace``: the settings of a ``trace`` run (``trace_calls.read_spec``), whose
+    tests' calls are traced and recorded too; such a run is never judged.
+    """
     fd, key = records.take_channel()
     os.set_inheritable(fd, False)
     write = records.writer(fd, key)
@@ -76,7 +82,8 @@ def record(config: pytest.Config, timeout: float) -> None:
     baseline = _baseline(workspace, test_files)
     guard.install(workspace, test_files, lambda text: write({"e": "evidence", "text": text}))
     _drop_session_handles()
-    config.pluginmanager.register(_recorder(write, timeout, workspace, baseline), "gym-pdb-recorder")
+    tracer = trace_calls.Tracer(workspace, trace_calls.read_spec(trace)) if trace is not None else None
+    config.pluginmanager.register(_recorder(write, timeout, workspace, baseline, tracer), "gym-pdb-recorder")
     _skip_final_garbage_collection(config)
 
 
@@ -104,7 +111,9 @@ def _drop_session_handles() -> None:
         debugging.pytestPDB._pluginmanager = None
 
 
-def _recorder(write: Write, timeout: float, workspace: str, baseline: Baseline) -> object:
+def _recorder(
+    write: Write, timeout: float, workspace: str, baseline: Baseline, tracer: trace_calls.Tracer | None = None
+) -> object:
     """The plugin that records the run: its hooks as closures over ``write``."""
     state: dict[str, Any] = {"disarm_collect": None, "snapshot": None, "tampered": set()}
     is_instance, type_of = isinstance, type
@@ -150,8 +159,12 @@ def _recorder(write: Write, timeout: float, workspace: str, baseline: Baseline) 
         def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, None]:
             disarm = limit(timeout, "the test")
             try:
+                if tracer is not None:
+                    tracer.start()
                 outcome = yield
             finally:
+                if tracer is not None:
+                    tracer.stop()
                 disarm()
             excinfo = outcome.excinfo
             exc = excinfo[1] if excinfo else None
@@ -168,6 +181,9 @@ def _recorder(write: Write, timeout: float, workspace: str, baseline: Baseline) 
             else:
                 result = "failed"
             write({"e": "call", "id": item.nodeid, "outcome": result, "error": type_of(exc).__name__ if exc else ""})
+            if tracer is not None:
+                error = "%s: %s" % (type_of(exc).__name__, tracer.show(exc, plain=True, first_line=True)) if exc else ""
+                write(tracer.record(item.nodeid, result + (" (%s)" % error if error else "")))
 
         def pytest_collectstart(self, collector: pytest.Collector) -> None:
             if is_instance(collector, pytest.Module):
@@ -287,11 +303,11 @@ def _stop_rewriting_imports() -> None:
             sys.meta_path.remove(finder)
 
 
-def parse_run_args(args: list[str]) -> tuple[float, list[str]] | None:
-    """``(timeout, test files)`` from an eval's per-run arguments, or None if they are not just those.
+def parse_run_args(args: list[str]) -> tuple[float, list[str], str | None] | None:
+    """``(timeout, test files, trace settings or None)`` from an eval's per-run arguments, or None if they are not just those.
 
     The form, that of the host's ``eval_run_args``:
-    ``--gym-pdb-eval --gym-pdb-timeout SECONDS FILE...``.
+    ``--gym-pdb-eval --gym-pdb-timeout SECONDS [--gym-pdb-trace SPEC] FILE...``.
     """
     if len(args) < 4 or args[0] != "--gym-pdb-eval" or args[1] != "--gym-pdb-timeout":
         return None
@@ -299,10 +315,15 @@ def parse_run_args(args: list[str]) -> tuple[float, list[str]] | None:
         timeout = float(args[2])
     except ValueError:
         return None
-    files = list(args[3:])
+    files: list[str] = list(args[3:])
+    trace: str | None = None
+    if files[0] == "--gym-pdb-trace":
+        trace, files = files[1] if len(files) > 1 else None, files[2:]
+        if trace is None or not files:
+            return None
     if any(not f or f.startswith("-") for f in files):
         return None
-    return timeout, files
+    return timeout, files, trace
 
 
 def _skip_final_garbage_collection(config: pytest.Config) -> None:

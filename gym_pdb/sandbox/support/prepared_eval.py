@@ -64,7 +64,7 @@ def resume_session(session: pytest.Session, run_args: list[str]) -> None:
     parsed = eval_plugin.parse_run_args(run_args)
     if parsed is None:  # the host sends only arguments it has checked (prepared_host)
         raise ValueError("not an eval's run arguments: %r" % (run_args,))
-    timeout, files = parsed
+    timeout, files, trace = parsed
     capture = config.pluginmanager.getplugin("capturemanager")
     if capture is not None:
         capture.start_global_capturing()
@@ -75,4 +75,4 @@ def resume_session(session: pytest.Session, run_args: list[str]) -> None:
     if reporter is not None:
         reporter.pytest_sessionstart(session=session)  # the run's start time (-q: no header)
     config.args = files
-    eval_plugin.record(config, timeout)
+    eval_plugin.record(config, timeout, trace)
