@@ -83,9 +83,9 @@ spec = importlib.util.spec_from_file_location("solution", workspace + "/solution
 solution = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(solution)
 out = {"python": sys.version.split()[0]}
-for mechanism in ("untraced", "settrace", "monitoring"):
-    times = []
-    for _ in range(reps):
+times = {"untraced": [], "settrace": [], "monitoring": []}
+for _ in range(reps):  # the mechanisms in turn, so that a busy moment hits each alike
+    for mechanism in times:
         tracer = trace_calls.Tracer(workspace, trace_calls.read_spec("{}"), mechanism)
         start = time.perf_counter()
         if mechanism != "untraced":
@@ -94,8 +94,8 @@ for mechanism in ("untraced", "settrace", "monitoring"):
         if mechanism != "untraced":
             tracer.stop()
             tracer.record("work", "passed")
-        times.append(time.perf_counter() - start)
-    out[mechanism] = round(statistics.median(times) * 1000, 2)
+        times[mechanism].append(time.perf_counter() - start)
+out.update((name, round(statistics.median(each) * 1000, 2)) for name, each in times.items())
 print(json.dumps(out))
 """
 

@@ -93,9 +93,13 @@ class Monitor:
         self.tool = None
 
     # -- events ----------------------------------------------------------------
+    def wants_lines(self, entry: Any) -> bool:
+        """Whether a call (``entry``, None when only counted) is traced line by line now."""
+        return entry is not None and entry.lines is not None and len(entry.lines) < self.max_line_events
+
     def lines(self, code: CodeType, entry: Any) -> None:
         """Turn ``code``'s LINE events on or off for its call now running (``entry``)."""
-        wanted = entry is not None and entry.lines is not None and len(entry.lines) < self.max_line_events
+        wanted = self.wants_lines(entry)
         if self.lines_on.get(code, False) != wanted:
             self.lines_on[code] = wanted
             self.mon.set_local_events(self.tool, code, self.mon.events.LINE if wanted else 0)
@@ -117,7 +121,9 @@ class Monitor:
             entry = None
         tracer.stack.append(entry)
         self.codes.append(code)
-        self.lines(code, entry)
+        lines = entry.lines if entry is not None else None  # as wants_lines, inline: this runs at every call
+        if self.lines_on.get(code, False) is not (lines is not None and len(lines) < self.max_line_events):
+            self.lines(code, entry)
         return None
 
     def on_throw(self, code: CodeType, offset: int, exc: BaseException) -> None:
@@ -150,8 +156,11 @@ class Monitor:
                 entry.raised = (type(raised), raised, raised.__traceback__)
             frame: Optional[FrameType] = self.getframe(2) if entry.lines is not None else None
             tracer.end(entry, frame, value)
-        if self.codes:
-            self.lines(self.codes[-1], tracer.stack[-1])
+        if self.codes:  # the caller runs again: its code's LINE events as it needs them
+            caller, code = tracer.stack[-1], self.codes[-1]
+            lines = caller.lines if caller is not None else None
+            if self.lines_on.get(code, False) is not (lines is not None and len(lines) < self.max_line_events):
+                self.lines(code, caller)
         return None
 
     def on_return(self, code: CodeType, offset: int, value: Any) -> Any:
