@@ -90,3 +90,15 @@ def test_asking_for_monitoring_without_it_traces_with_settrace(workspace):
     out = trace_scenarios.run_all(trace_calls, str(workspace), "monitoring")
     assert out["used"] == ["settrace"] and sys.version_info < (3, 12)
     assert out["records"]["total"]["entries"][0]["l"] == "9-13"
+
+
+def test_the_guard_lets_the_monitoring_callbacks_take_frames_and_still_refuses_the_workspace(tmp_path):
+    from gym_pdb.sandbox.support import guard
+
+    rules = guard.Guard(str(tmp_path), ["test.py"], lambda text: None)
+    space: dict[str, Any] = {"rules": rules}
+    ask = "    return rules.frame('sys._getframe', ())\n"
+    exec(compile("def callback():\n" + ask, trace_monitor.__file__, "exec"), space)  # as if in trace_monitor.py
+    exec(compile("def program():\n    return callback()\n\ndef sneaky():\n" + ask, str(tmp_path / "solution.py"), "exec"), space)
+    assert space["program"]() is None  # the program's call in which a monitoring callback takes its frame
+    assert space["sneaky"]() == "sys._getframe"
