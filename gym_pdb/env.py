@@ -17,6 +17,7 @@ from gym_pdb.actions import MAX_ACTION_CHARS, ParseError, ToolCall, parse_action
 from gym_pdb.sandbox import Limits, Sandbox, SandboxError, make_sandbox
 from gym_pdb.sandbox.session import PdbSession
 from gym_pdb.tasks.registry import load_source
+from gym_pdb.tasks.repository import repo_spec
 from gym_pdb.tasks.source import TaskSource, as_source, pick
 from gym_pdb.tasks.task import Task
 from gym_pdb.tools import TOOLS, DEFAULT_TOOLS, ToolContext, ToolError, ToolResult, ToolSettings, Workspace, make_tools
@@ -191,6 +192,7 @@ class PDBEnv(gym.Env):
         elif task_id not in self.tasks:
             raise ValueError(f"unknown task_id {task_id!r} for {self.suite}")
         self.task = self.tasks[task_id]
+        self._use_repository(self.task)
         ctx = self._context()
         try:
             ctx.reset(self.task)
@@ -263,6 +265,23 @@ class PDBEnv(gym.Env):
             self._ctx = ToolContext(self._sandbox, Workspace(self._sandbox), session, self.settings)
         return self._ctx
 
+    def _use_repository(self, task: Task) -> None:
+        """For a repository task: a sandbox on its image (kept while the image stays), and its tree read once."""
+        spec = repo_spec(task)
+        if spec is None:
+            if self._sandbox is not None and self._sandbox.info.extra.get("repository"):
+                self._drop_sandbox()  # a small program after a repository: the env's own kind of sandbox again
+            return
+        from gym_pdb.sandbox.docker.repository import RepositorySandbox
+        from gym_pdb.tasks.repo_episode import fits, load_tree, repository_sandbox
+
+        if not fits(self._sandbox, spec):
+            made = repository_sandbox(spec, self._sandbox_spec, self._sandbox_kwargs)
+            self._drop_sandbox()
+            self._sandbox = made
+        assert isinstance(self._sandbox, RepositorySandbox)
+        load_tree(task, self._sandbox)
+
     def _sample_task_id(self) -> str:
         """Pick a task with ``self.np_random``: the source's pick (a stream makes a new one), or one of ``task_ids``."""
         if self._task_ids is None:
@@ -332,7 +351,8 @@ class PDBEnv(gym.Env):
     def _prompt(self) -> str:
         ctx, task = self._episode()
         ws = ctx.workspace
-        return f"{task.prompt}\n\nFiles in the workspace:\n{render_tree(ws, ws.visible_paths(), '', 8)}"
+        depth = 2 if task.repo else 8  # a repository's tree is listed to two levels; listdir shows the rest
+        return f"{task.prompt}\n\nFiles in the workspace:\n{render_tree(ws, ws.visible_paths(), '', depth)}"
 
     def _observe(self, text: str) -> str:
         return to_charset(text, self.max_observation_chars)

@@ -106,3 +106,15 @@ def sandbox_pid(pid: int) -> int:
     """The host's ``pid`` as the processes of its own PID namespace see it."""
     with open(f"/proc/{pid}/status") as f:
         return int(next(line for line in f if line.startswith("NSpid:")).split()[-1])
+
+
+@pytest.fixture(scope="session")
+def repo_tasks():
+    """The example repository tasks (``gym_pdb.tasks.repo_examples``), their images built where missing.
+
+    Built once per content and kept: a fresh machine pays about 10 s and two sdists from PyPI.
+    """
+    require_backend("docker")
+    from gym_pdb.tasks.repo_examples import example_tasks
+
+    return example_tasks(build=True)

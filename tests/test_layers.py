@@ -9,7 +9,9 @@ lowest first:
 
 0. ``sandbox``: where code runs.
 1. the task model: ``gym_pdb.tasks.task`` (the ``Task`` dataclass) and
-   ``gym_pdb.tasks.data_dir`` (where data is found), with the empty
+   ``gym_pdb.tasks.data_dir`` (where data is found), the repository
+   task's spec and the unified diffs it carries (``gym_pdb.tasks.repository``,
+   ``gym_pdb.tasks.patch``), with the empty
    ``gym_pdb/tasks/__init__.py`` that importing them runs. They import
    nothing of gym_pdb, so the verdict can judge a ``Task`` without
    depending on how tasks are loaded.
@@ -40,6 +42,8 @@ EXACT = {
     "gym_pdb.tasks": 1,
     "gym_pdb.tasks.task": 1,
     "gym_pdb.tasks.data_dir": 1,
+    "gym_pdb.tasks.repository": 1,
+    "gym_pdb.tasks.patch": 1,
 }
 #: Layer of every module in a package (or of a top-level module), by its dotted name.
 PACKAGES = {

@@ -6,6 +6,8 @@ Needs the ``train`` extra (``pip install 'gym-pdb[train]'``; vLLM generation on 
 - :mod:`trainers.sft`: ``python -m trainers.sft --config ...`` (``trl.SFTTrainer``).
 - :mod:`trainers.env`: gym-pdb episodes as TRL environments (``environment_factory``).
 - :mod:`trainers.grpo`: ``python -m trainers.grpo --config ...`` (``trl.GRPOTrainer``).
+- :mod:`trainers.trl_compat`: the one place that touches TRL's private internals (parallel tool calls).
+- :mod:`trainers.pipeline`: collect with ``gym-pdb eval``, SFT, ``transformers serve``, evaluate.
 - :mod:`trainers.tokenizer`, :mod:`trainers.models`: Qwen3 chat templates, offline tokenizer, random models.
 
 Submodules are imported on first use, so ``import trainers`` stays light.

@@ -10,9 +10,9 @@ generation colocated with training (``vllm_mode="server"`` uses a separate
 ``trl vllm-serve`` process instead).
 
 Tool calls of one round (the same turn of all generations in a batch) run in
-parallel threads, one environment per generation, as do the final test runs;
-resets are done ahead of TRL's loop (one at a time: the local sandbox forks).
-``tool_workers=0`` leaves everything to TRL's own sequential loop.
+parallel threads, one environment per generation, as do the resets and the
+final test runs: :mod:`trainers.trl_compat`, the one module that touches TRL's
+private internals. ``tool_workers=0`` leaves everything to TRL's own loop.
 
     python -m trainers.grpo --config examples/configs/grpo_qwen3_8b.yaml
     accelerate launch --config_file examples/accelerate/fsdp_4gpu.yaml -m trainers.grpo --config ...
@@ -24,12 +24,11 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
-from trl import GRPOConfig, GRPOTrainer, ModelConfig, TrlParser, get_peft_config
+from trl import GRPOConfig, ModelConfig, TrlParser, get_peft_config
 
 from gym_pdb.sandbox.kinds import sandbox_factory, sandbox_kinds
 from gym_pdb.tools import DEFAULT_TOOLS
@@ -38,9 +37,9 @@ from gym_pdb.tools.schedule import ToolSchedule
 from .env import SYSTEM_PROMPT, env_factory, load_tasks, served_env_id
 from .models import load_for_training, save_trained
 from .sft import bf16_default
+from .trl_compat import ParallelToolCalls
 
 if TYPE_CHECKING:
-    import torch
     from datasets import Dataset
     from peft import PeftConfig
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -144,138 +143,12 @@ def task_dataset(task_ids: Sequence[str], system_prompt: str | None = SYSTEM_PRO
     return Dataset.from_dict({"prompt": [prompt] * len(task_ids), "task_id": list(task_ids)})
 
 
-class _ToolRound:
-    """Runs the pending tool calls of every generation at once, each environment in its own thread.
+class PDBGRPOTrainer(ParallelToolCalls):
+    """``GRPOTrainer`` that runs the episodes of a batch in parallel (tool calls, resets, final test runs).
 
-    TRL executes the tool calls of a turn generation by generation. The first
-    call of a turn sends the pending calls of all generations (the last,
-    not yet executed assistant message of each) to a thread pool; each later
-    call of that turn takes its result from there. A generation's calls run in
-    order; different generations run side by side.
+    Extra keyword: ``tool_workers`` (threads; 0 leaves TRL's sequential loop as it is). Everything else is
+    TRL's public API: the episodes come in through ``environment_factory``, the reward is the environment's.
     """
-
-    def __init__(self, completions: list[list[dict]], tool_dicts: list[dict], executor: ThreadPoolExecutor):
-        self.completions = completions
-        self.tool_dicts = tool_dicts
-        self.executor = executor
-        self.jobs: dict[int, tuple[dict, list[tuple[str, dict]], Future, list[int]]] = {}
-
-    def wrap(self, i: int) -> dict:
-        def bind(name: str) -> Callable[..., Any]:
-            def call(**arguments: Any) -> Any:
-                return self.call(i, name, arguments)
-
-            call.__name__ = name
-            return call
-
-        return {name: bind(name) for name in self.tool_dicts[i]}
-
-    def _pending(self, j: int) -> tuple[dict, list[tuple[str, dict]]] | None:
-        if not self.completions[j]:
-            return None
-        last = self.completions[j][-1]
-        if last.get("role") != "assistant" or not last.get("tool_calls"):
-            return None
-        calls = []
-        for tool_call in last["tool_calls"]:
-            function = tool_call.get("function") or {}
-            if tool_call.get("type") != "function" or not isinstance(function.get("arguments"), Mapping):
-                continue
-            if function.get("name") in self.tool_dicts[j]:
-                calls.append((function["name"], dict(function["arguments"])))
-        return last, calls
-
-    def _run(self, j: int, calls: list[tuple[str, dict]]) -> list[tuple[bool, Any]]:
-        outcomes = []
-        for name, arguments in calls:
-            try:
-                outcomes.append((True, self.tool_dicts[j][name](**arguments)))
-            except Exception as exc:  # noqa: BLE001 - handed back to TRL, which reports it to the model
-                outcomes.append((False, exc))
-        return outcomes
-
-    def _dispatch(self) -> None:
-        for j in range(len(self.completions)):
-            pending = self._pending(j)
-            if pending is None or (j in self.jobs and self.jobs[j][0] is pending[0]):
-                continue
-            message, calls = pending
-            self.jobs[j] = (message, calls, self.executor.submit(self._run, j, calls), [0])
-
-    def call(self, i: int, name: str, arguments: dict) -> Any:
-        message = self.completions[i][-1] if self.completions[i] else None
-        if i not in self.jobs or self.jobs[i][0] is not message:
-            self._dispatch()
-        job = self.jobs.get(i)
-        if job is None or job[0] is not message or job[3][0] >= len(job[1]):
-            return self.tool_dicts[i][name](**arguments)
-        _, calls, future, cursor = job
-        expected = calls[cursor[0]]
-        cursor[0] += 1
-        if expected != (name, arguments):  # should not happen: TRL calls what the message says, in order
-            logger.warning("tool call out of step (%s vs %s); running it directly", expected[0], name)
-            return self.tool_dicts[i][name](**arguments)
-        ok, value = future.result()[cursor[0] - 1]
-        if not ok:
-            raise value
-        return value
-
-
-class PDBGRPOTrainer(GRPOTrainer):
-    """``GRPOTrainer`` that runs the episodes of a batch in parallel (tool calls, final test runs).
-
-    Extra keyword: ``tool_workers`` (threads; 0 leaves TRL's sequential loop as it is).
-    """
-
-    def __init__(self, *args: Any, tool_workers: int = 32, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.tool_workers = tool_workers
-        self._executor = (
-            ThreadPoolExecutor(max_workers=tool_workers, thread_name_prefix="pdb-env") if tool_workers else None
-        )
-
-    def _parallel(self) -> bool:
-        return self._executor is not None and self.environment_factories is not None and not self._multi_environment
-
-    def _generate_and_score_completions(self, inputs: list[dict[str, torch.Tensor | Any]]) -> dict[str, torch.Tensor | Any]:
-        executor = self._executor
-        if executor is not None and self._parallel():
-            pool = self._environment_pool[None]
-            # TRL keys its one factory by None, though it types the keys as str.
-            factory = self.environment_factories[None]  # type: ignore[index]
-            while len(pool) < len(inputs):
-                pool.append(factory())
-            jobs = [
-                executor.submit(env._prefetch_reset, **row)
-                for env, row in zip(pool, inputs, strict=False)  # the pool may hold more envs than inputs
-                if hasattr(env, "_prefetch_reset")
-            ]
-            for job in jobs:
-                job.result()
-        return super()._generate_and_score_completions(inputs)
-
-    def _tool_call_loop(
-        self, prompts: Any, prompt_ids: Any, completion_ids: Any, completions: Any, *args: Any, **kwargs: Any
-    ) -> Any:  # TRL's private loop, untyped there
-        executor = self._executor
-        if executor is not None and self._parallel():
-            tool_round = _ToolRound(completions, self._sync_tool_dicts, executor)
-            self._sync_tool_dicts = [tool_round.wrap(i) for i in range(len(completions))]
-        result = super()._tool_call_loop(prompts, prompt_ids, completion_ids, completions, *args, **kwargs)
-        if executor is not None and self._parallel() and self.environments:
-            finishing = [executor.submit(env._finish) for env in self.environments if hasattr(env, "_finish")]
-            for job in finishing:
-                job.result()
-        return result
-
-    def close_environments(self) -> None:
-        """Close every environment (sandboxes, pdb sessions) and the thread pool."""
-        for pool in getattr(self, "_environment_pool", {}).values():
-            for env in pool:
-                if hasattr(env, "_close"):
-                    env._close()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False)
 
 
 def build_grpo_trainer(

@@ -175,7 +175,12 @@ def _focus_hunk(task: Task, hunks: list[Hunk]) -> tuple[Hunk, tuple[int, list[st
 
 
 def has_gold_fix(task: Task) -> bool:
-    """Whether the task's gold files differ from its buggy files somewhere."""
+    """Whether the task's gold files differ from its buggy files somewhere.
+
+    A repository task's gold files come from its gold patch at its first reset: a patch is a fix.
+    """
+    if task.repo and not task.files:
+        return bool(task.repo.get("gold_patch"))
     gold = task.gold_files or {}
     return any(task.files.get(path) != text for path, text in gold.items())
 

@@ -54,6 +54,23 @@ def build_image(
     return subprocess.call(cmd)
 
 
+def build_from_dockerfile(folder: str, tag: str | None, if_missing: bool = False, out: TextIO | None = None) -> int:
+    """Build a task image from the Dockerfile in ``folder`` on the local daemon (no pull); exit status."""
+    from gym_pdb.sandbox.base import SandboxError
+    from gym_pdb.sandbox.docker.task_image import build_task_image
+
+    if not tag:
+        print("gym-pdb build-image --dockerfile needs --tag", file=sys.stderr)
+        return 2
+    try:
+        built = build_task_image(folder, tag, if_missing=if_missing)
+    except SandboxError as exc:
+        print(f"gym-pdb build-image: {exc}", file=sys.stderr)
+        return 1
+    print(f"{tag}: {'built' if built else 'up to date'}", file=out or sys.stdout)
+    return 0
+
+
 def sandbox_prune(all: bool = False, out: TextIO | None = None) -> int:
     """Remove the sandboxes whose owner process is gone (every one with ``all``): local folders
     and processes, then Docker containers; exit status."""
@@ -103,7 +120,15 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tier", choices=("full", "core"), default=os.environ.get("GYM_PDB_TIER", "full"))
     p.add_argument("--tag", default=None, help="image tag (default: $GYM_PDB_IMAGE or gym-pdb-sandbox:latest)")
     p.add_argument("--if-missing", action="store_true", help="skip if the image exists and is up to date")
-    p.set_defaults(func=lambda a: build_image(offline=a.offline, tier=a.tier, tag=a.tag, if_missing=a.if_missing))
+    p.add_argument(
+        "--dockerfile", metavar="DIR", default=None,
+        help="build a task image (a repository task's) from the Dockerfile in DIR instead; needs --tag",
+    )  # fmt: skip
+    p.set_defaults(
+        func=lambda a: build_from_dockerfile(a.dockerfile, a.tag, a.if_missing)
+        if a.dockerfile
+        else build_image(offline=a.offline, tier=a.tier, tag=a.tag, if_missing=a.if_missing)
+    )
 
     s = subparsers.add_parser("sandbox", help="manage Docker sandbox containers")
     sub = s.add_subparsers(dest="sandbox_command", required=True)

@@ -50,12 +50,15 @@ def zygote_config(
     info: SandboxInfo,
     env_of: Callable[[Mapping[str, str]], dict[str, str]],
     prepared: bool = True,
+    preload: bool = True,
 ) -> str:
     """The zygote's CONFIG_JSON: the uid and limits of its children, and the eval command it prepares.
 
-    ``env_of(extra)`` is the whole environment the sandbox gives a run with ``extra``.
+    ``env_of(extra)`` is the whole environment the sandbox gives a run with ``extra``. Without
+    ``preload`` the zygote imports nothing but its own (stdlib) modules: its children only skip
+    the interpreter's start.
     """
-    config: dict = {"uid": uid, "rlimits": [list(r) for r in rlimits]}
+    config: dict = {"uid": uid, "rlimits": [list(r) for r in rlimits], "preload": preload}
     if prepared:
         args, env = eval_command(info.support_dir, info.workdir)
         config["prepared_eval"] = {"argv": args, "env": env_of(env), "cwd": info.workdir}

@@ -89,7 +89,7 @@ def has_code(task: Task) -> bool:
 
 def audit_task(pool: SandboxPool, task: Task, timeouts: Timeouts = CHECK_TIMEOUTS) -> AuditRecord:
     start = time.monotonic()
-    sandbox = pool.get()
+    sandbox = pool.for_task(task)
     buggy = Verdict.of(task, run_files(sandbox, task, timeouts=timeouts))
     gold = None
     if task.gold_files:

@@ -83,6 +83,28 @@ class SandboxPool:
                 self._all.append(sandbox)
         return sandbox
 
+    def for_task(self, task: Task) -> Sandbox:
+        """This thread's sandbox for ``task``: for a repository task, one on its image (Docker only), its tree read."""
+        if not task.repo:
+            return self.get()
+        from gym_pdb.sandbox.docker.repository import RepositorySandbox
+        from gym_pdb.tasks.repo_episode import fits, load_tree, repository_sandbox
+        from gym_pdb.tasks.repository import RepoSpec
+
+        spec = RepoSpec.from_dict(task.repo)
+        current = getattr(self._local, "repository", None)
+        if isinstance(current, RepositorySandbox) and fits(current, spec):
+            sandbox = current
+        else:
+            if current is not None:
+                current.close()
+            sandbox = repository_sandbox(spec, self.kind, self.kwargs)
+            self._local.repository = sandbox
+            with self._lock:
+                self._all.append(sandbox)
+        load_tree(task, sandbox)
+        return sandbox
+
     def close(self) -> None:
         with self._lock:
             sandboxes, self._all = self._all, []

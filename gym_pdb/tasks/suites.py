@@ -138,3 +138,27 @@ def load_suite(name: str, data_dir: PathArg = None, include_broken: bool = False
     ``download`` fetches a registered suite's missing data into the user cache.
     """
     return load_source(name, data_dir, include_broken=include_broken, download=download)
+
+
+def load_repo(data_dir: PathArg, *, include_broken: bool = False, download: bool = False) -> TaskSource:
+    """Repository tasks (``gym_pdb.tasks.repo_dataset``): a SWE-bench or R2E-Gym dataset file or folder."""
+    from gym_pdb.tasks.repo_dataset import load_repo_dataset
+
+    return load_repo_dataset(data_dir)
+
+
+def load_repo_examples(data_dir: PathArg = None, *, include_broken: bool = False, download: bool = False) -> TaskSource:
+    """The small repository tasks of ``gym_pdb.tasks.repo_examples``; with ``download``, their images built where missing."""
+    from gym_pdb.tasks.repo_examples import example_tasks
+
+    return example_tasks(build=download)
+
+
+register_source(
+    "Repo", load_repo, "repository tasks: a SWE-bench or R2E-Gym dataset file (data_dir=...), Docker only",
+    from_data_dir=True,
+)  # fmt: skip
+register_source(
+    "RepoExamples", load_repo_examples, "two small PyPI packages with an injected bug each (images built locally)",
+    folder="repo-examples",
+)  # fmt: skip

@@ -33,6 +33,7 @@ class Task:
     gold_files: dict[str, str] | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     expected: dict[str, list[str]] | None = None  # the tests a run must pass (``gym_pdb.verdict.expected``)
+    repo: dict[str, Any] | None = None  # a repository task's ``RepoSpec`` (``gym_pdb.tasks.repository``)
 
     @property
     def test_command(self) -> str:
@@ -71,6 +72,7 @@ class Task:
             "gold_files": dict(self.gold_files) if self.gold_files is not None else None,
             "metadata": dict(self.metadata),
             "expected": self.expected,
+            "repo": dict(self.repo) if self.repo is not None else None,
         }
 
     @classmethod

@@ -26,6 +26,9 @@ def run_tests(ctx: ToolContext) -> EvalResult:
     """
     task = ctx.task
     program = {p: t for p, t in ctx.workspace.files.items() if p.endswith(".py") and task.is_editable(p)}
+    if task.repo:  # a repository's own code is not the agent's: check what it changed; no process outlives the check
+        program = {p: t for p, t in program.items() if task.files.get(p) != t}
+        ctx.session.stop()
     tests = {p: task.files.get(p, "") for p in task.test_files}
     flags: list[list[str]] = []
     check = threading.Thread(target=lambda: flags.append(static.static_flags(program, tests)), daemon=True)

@@ -38,6 +38,8 @@ def trace_spec(ctx: ToolContext, function: str | None, max_calls: int | None, ma
 def run_trace(ctx: ToolContext, runner: str, targets: list[str], spec: str) -> TraceRun:
     """Run ``targets`` (test files or node ids under pytest, or one program under python) with the tracer."""
     sandbox, task = ctx.sandbox, ctx.task
+    if task.repo:  # its workspace check is a small program's: it would strip a repository's tree
+        raise ToolError("trace is not available on repository tasks; use pdb and eval")
     sync_workspace(sandbox, task, ctx.workspace.files)  # what a program left is gone before the run, as for an eval
     info = sandbox.info
     key = secrets.token_bytes(KEY_BYTES)

@@ -13,6 +13,7 @@ import gym_pdb
 from gym_pdb.agents import make_agent, run_episode
 from gym_pdb.agents.expert import Hunk, breakpoint_target, file_hunks, has_gold_fix
 from gym_pdb.tasks.data_dir import DataNotFoundError
+from gym_pdb.tasks.registry import TASK_SOURCES
 
 INVENTORY = """class Inventory:
     def __init__(self):
@@ -105,7 +106,12 @@ GOLD_SUITES = {"PDB-Demo-v0", "PDB-HumanEvalBuggy-v0", "PDB-MBPPBuggy-v0", "PDB-
 SAMPLE = 3
 
 
-@pytest.mark.parametrize("env_id", sorted(set(gym_pdb.ENV_IDS) - {"PDB-Custom-v0"}))
+# Sources named by data_dir (Custom, Repo) have no tasks of their own; the repository examples run on Docker
+# only, and tests/test_env_repo.py plays the expert on them.
+NOT_HERE = {s.env_id for s in TASK_SOURCES.values() if s.from_data_dir} | {"PDB-RepoExamples-v0"}
+
+
+@pytest.mark.parametrize("env_id", sorted(set(gym_pdb.ENV_IDS) - NOT_HERE))
 def test_expert_resolves_every_task_with_a_gold_fix(env_id, data_dir):
     try:
         env = gym.make(env_id, max_episode_steps=30)

@@ -16,7 +16,8 @@ from transformers.utils import get_json_schema  # noqa: E402
 
 from gym_pdb.tools import tools_schema  # noqa: E402
 from trainers.env import DONE_MESSAGE, LIMIT_MESSAGE, PDBToolEnv, env_factory, load_tasks, tool_env_class  # noqa: E402
-from trainers.grpo import GRPOTaskArguments, PDBGRPOConfig, _ToolRound, build_grpo_trainer  # noqa: E402
+from trainers.grpo import GRPOTaskArguments, PDBGRPOConfig, build_grpo_trainer  # noqa: E402
+from trainers.trl_compat import ToolRound as _ToolRound  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     not (SHARED_DATA / "mini_nightmare").is_dir(), reason="needs the suite data (GYM_PDB_DATA)"

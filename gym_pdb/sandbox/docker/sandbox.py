@@ -141,11 +141,15 @@ class DockerSandbox(Sandbox):
             self.info.extra.update(container=self._c.id, uid=self._c.uid, name=self._c.name)
             self._finalizer = weakref.finalize(self, release, self._c)
             if self.forks_python:
-                config = zygote_config(self._c.uid, [], self.info, self._env)  # the container's ulimits hold already
+                config = self._zygote_config(self._c.uid)
                 self._c.warm = WarmInterpreter(self._c, self.info.python, config, self._env(None))
         if self._c.dead:
             raise SandboxError(self._c.dead)
         return self._c
+
+    def _zygote_config(self, uid: int) -> str:
+        """The warm interpreter's configuration (the container's ulimits hold already)."""
+        return zygote_config(uid, [], self.info, self._env)
 
     def _new_uid(self) -> int:
         return self._fixed_uid if self._fixed_uid is not None else lifecycle.random_uid()

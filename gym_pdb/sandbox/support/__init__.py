@@ -51,6 +51,20 @@ def eval_command(support_dir: str, workdir: str) -> tuple[list[str], dict[str, s
     return args, env
 
 
+def repo_eval_command(support_dir: str, workdir: str) -> tuple[list[str], dict[str, str]]:
+    """Like :func:`eval_command`, for a repository: its own ``conftest.py`` and ini file are part of the task.
+
+    They are trusted as the original commit has them: the host restores and
+    checks them before each run (``verdict.repo_run``). The repository is on
+    ``sys.path`` as ``python -m pytest`` run in it would have it, but after
+    the support scripts (``verdict.repo_run`` refuses a new module that would
+    shadow pytest or the standard library).
+    """
+    args, env = eval_command(support_dir, workdir)
+    drop = args.index("--noconftest")
+    return args[:drop] + ["--rootdir", workdir], {**env, "PYTHONPATH": f"{support_dir}:{workdir}"}
+
+
 def eval_run_args(timeout: float, test_files: Sequence[str], trace: str | None = None) -> list[str]:
     """One eval's own arguments, in the form ``eval_plugin.parse_run_args`` reads.
 

@@ -63,7 +63,8 @@ def main() -> None:
     else:
         channel_of = lambda: HostSocket(int(sys.argv[1]))  # noqa: E731
     config = json.loads(sys.argv[-1])
-    warmup.warm_up()
+    if config.get("preload", True):  # off for a repository's sandbox: nothing third-party ahead of its own code
+        warmup.warm_up()
     compiled = pyrun.compile_support_scripts(os.path.dirname(os.path.realpath(__file__)))
     if config.get("prepared_eval"):
         warmup.prebuild_pytest_config(warmup.blocked_plugins(config["prepared_eval"]["argv"]))
