@@ -199,9 +199,11 @@ def _record(
     samples.setdefault(op, {})[task] = out
 
 
-def open_env(sandbox: str, suite: str = "MiniNightmare", task_id: str | None = None) -> PDBEnv:
+def open_env(
+    sandbox: str, suite: str = "MiniNightmare", task_id: str | None = None, profile: str = "gym-pdb"
+) -> PDBEnv:
     """One env per backend for the whole run, as a user keeps one: its sandbox (and warm interpreter) up."""
-    env = PDBEnv(suite=suite, sandbox=sandbox)
+    env = PDBEnv(suite=suite, sandbox=sandbox, profile=profile)
     env.reset(options={"task_id": task_id} if task_id else None)
     env.sandbox.wait_warm(120)
     return env
@@ -625,6 +627,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--suite", default="MiniNightmare")
     parser.add_argument(
+        "--profile", choices=["gym-pdb", "swe-pdb"], default="gym-pdb", help="gym-pdb's env in this profile"
+    )
+    parser.add_argument(
         "--debug-gym-venv",
         default=None,
         help=f"default: $DEBUG_GYM_VENV or {DEFAULT_VENV}",
@@ -744,7 +749,7 @@ def run_backend(sandbox, plan, args, ops, reps_per_task, with_debug_gym, report,
         report["meta"]["floor_eval_backend"] = sandbox
     floor = floor or {"samples": {}}
     seconds = {"gym_pdb": 0.0, "floor": 0.0, "debug_gym": 0.0}
-    env = open_env(sandbox, args.suite, plan[0]["name"])
+    env = open_env(sandbox, args.suite, plan[0]["name"], args.profile)
     try:
         # Task by task, the three parts back to back, so that a change of load hits them alike.
         for item in plan:

@@ -20,7 +20,8 @@ from gym_pdb.tasks.registry import load_source
 from gym_pdb.tasks.repository import repo_spec
 from gym_pdb.tasks.source import TaskSource, as_source, pick
 from gym_pdb.tasks.task import Task
-from gym_pdb.tools import TOOLS, DEFAULT_TOOLS, ToolContext, ToolError, ToolResult, ToolSettings, Workspace, make_tools
+from gym_pdb.profiles import get_profile
+from gym_pdb.tools import ToolContext, ToolError, ToolResult, ToolSettings, Workspace
 from gym_pdb.tools.listdir import render_tree
 from gym_pdb.tools.pdb import breakpoints_info, frame_detail, frame_info
 from gym_pdb.tools.schedule import ScheduleSpec, ToolSchedule
@@ -37,10 +38,10 @@ MAX_OBSERVATION_CHARS = 20_000
 REWARD_MODES = rewards.REWARD_MODES
 
 
-def to_charset(text: str, limit: int = MAX_OBSERVATION_CHARS) -> str:
-    """Escape what lies outside CHARSET and cut to ``limit`` characters (head and tail)."""
-    if OUTSIDE_CHARSET.search(text):
-        text = OUTSIDE_CHARSET.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+def to_charset(text: str, limit: int = MAX_OBSERVATION_CHARS, outside: re.Pattern[str] = OUTSIDE_CHARSET) -> str:
+    """Escape what lies outside CHARSET (``outside`` matches it) and cut to ``limit`` characters (head and tail)."""
+    if outside.search(text):
+        text = outside.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
     if len(text) > limit:
         note = f"\n... [{len(text) - limit} characters cut] ...\n"
         keep = limit - len(note)
@@ -72,7 +73,7 @@ class PDBEnv(gym.Env):
         include_broken: keep the suite's tasks known to be broken (left out by default).
         sandbox: a registered sandbox kind (``"local"``, ``"docker"``; else ``GYM_PDB_SANDBOX``), or a Sandbox.
         sandbox_kwargs: passed to the sandbox (e.g. ``limits``, ``image``).
-        tools: the tool names the agent may call.
+        tools: the tool names the agent may call (default: the profile's default tools).
         tool_schedule: when locked tools unlock (``"debug(5)"``: pdb and trace after the 5th
             rewrite; or ``{"pdb": {"after": {"rewrite": 5}}}``, see :mod:`gym_pdb.tools.schedule`).
             Every tool stays in ``tools_schema()``; a locked one's call is answered with when it
@@ -82,6 +83,8 @@ class PDBEnv(gym.Env):
             ``info["integrity"]["flags"]``) or ``"strict"`` (a flag also zeroes the reward).
         render_mode: ``"ansi"`` (``render()`` returns the transcript) or None.
         pdb_timeout, test_timeout, eval_timeout: seconds (see ToolSettings).
+        profile: ``"gym-pdb"`` (default) or ``"swe-pdb"``: the tool schemas, observations and
+            semantics the agent meets (:mod:`gym_pdb.profiles`); the reward is the same verdict in both.
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
@@ -96,7 +99,7 @@ class PDBEnv(gym.Env):
         sandbox: str | Sandbox | None = None,
         sandbox_kwargs: Mapping[str, Any] | None = None,
         limits: Limits | None = None,
-        tools: Sequence[str] = DEFAULT_TOOLS,
+        tools: Sequence[str] | None = None,
         tool_schedule: ScheduleSpec | ToolSchedule = None,
         reward_mode: str = "sparse",
         integrity: str = "flag",
@@ -105,6 +108,7 @@ class PDBEnv(gym.Env):
         test_timeout: float = 5.0,
         eval_timeout: float = 120.0,
         max_observation_chars: int = MAX_OBSERVATION_CHARS,
+        profile: str = "gym-pdb",
     ):
         if reward_mode not in REWARD_MODES:
             raise ValueError(f"reward_mode must be one of {REWARD_MODES}, not {reward_mode!r}")
@@ -125,10 +129,11 @@ class PDBEnv(gym.Env):
         elif not self.tasks.unbounded and not len(self.tasks):
             raise ValueError(f"the suite {suite} has no tasks")
         self._task_ids = task_ids
-        self.tools = make_tools(tools)
+        self.profile = get_profile(profile)
+        self.tools = self.profile.tools.make(self.profile.default_tools if tools is None else tools)
         self.tool_schedule = ToolSchedule.parse(tool_schedule)
         if self.tool_schedule is not None:
-            self.tool_schedule.check(self.tools, TOOLS)
+            self.tool_schedule.check(self.tools, self.profile.tools)
         self._tool_calls: Counter[str] = Counter()
         #: The debug tool's subagent (``gym_pdb.tools.debug.Subagent``), which the agent that holds one attaches.
         self.subagent: Any = None
@@ -137,7 +142,12 @@ class PDBEnv(gym.Env):
         self.render_mode = render_mode
         self.max_observation_chars = max_observation_chars
         self.settings = ToolSettings(pdb_timeout=pdb_timeout, test_timeout=test_timeout, eval_timeout=eval_timeout)
-        self.observation_space = spaces.Text(max_length=max_observation_chars, min_length=0, charset=CHARSET)
+        # A profile may show characters of its own (SWE-PDB's texts have a few emoji): they join the charset.
+        extra = "".join(sorted(self.profile.extra_chars))
+        self._outside = re.compile("[^" + re.escape(string.printable + extra) + "]") if extra else OUTSIDE_CHARSET
+        self.observation_space = spaces.Text(
+            max_length=max_observation_chars, min_length=0, charset=CHARSET | self.profile.extra_chars
+        )
         self.action_space = spaces.Text(max_length=MAX_ACTION_CHARS, min_length=0, charset=CHARSET)
 
         self._sandbox_spec = sandbox
@@ -350,12 +360,14 @@ class PDBEnv(gym.Env):
 
     def _prompt(self) -> str:
         ctx, task = self._episode()
+        if self.profile.prompt is not None:
+            return self.profile.prompt(task)
         ws = ctx.workspace
         depth = 2 if task.repo else 8  # a repository's tree is listed to two levels; listdir shows the rest
         return f"{task.prompt}\n\nFiles in the workspace:\n{render_tree(ws, ws.visible_paths(), '', depth)}"
 
     def _observe(self, text: str) -> str:
-        return to_charset(text, self.max_observation_chars)
+        return to_charset(text, self.max_observation_chars, self._outside)
 
     def _info(self, tool: str, parse_error: str) -> dict[str, Any]:
         ctx, task = self._episode()

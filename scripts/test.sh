@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run the whole test suite with the venv given as $1 (make test calls this).
 # As root, first make Docker ready (install, start dockerd, build the sandbox
-# image) and install the headless browser of the viewer's tests; in CI (CI
-# set) the Docker and browser tests must run, never skip.
+# image), install the headless browser of the viewer's tests and the Python
+# 3.12 of the trace tool's sys.monitoring tests; in CI (CI set) the Docker,
+# browser and 3.12 tests must run, never skip.
 set -euo pipefail
 venv="${1:?usage: scripts/test.sh VENV}"
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -10,6 +11,7 @@ cd "$repo"
 if [ "$(id -u)" -eq 0 ]; then
     VIRTUAL_ENV="$venv" bash scripts/ci-docker.sh
     bash scripts/ci-browser.sh
+    bash scripts/ci-python312.sh
 elif [ -n "${CI:-}" ]; then
     echo "CI needs root to install and start dockerd" >&2
     exit 1

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
 import os
 import random
 from pathlib import Path
@@ -47,6 +48,8 @@ __all__ = [
     "load_rl_tasks",
     "write_suite",
 ]
+
+logger = logging.getLogger(__name__)
 
 MESSAGE_KEYS = ("role", "content", "reasoning_content", "tool_calls", "name", "tool_call_id")
 
@@ -279,7 +282,9 @@ def load_trajectories(
 
     Args:
         paths: jsonl / json / parquet files, folders of them, or globs.
-        resolved_only: keep rows whose ``resolved`` is true (rows without it are dropped).
+        resolved_only: drop rows whose ``resolved`` is false. Rows without it are kept, and a
+            warning says how many: SWE-PDB's SFT release has no ``resolved`` column (it holds
+            the episodes its filter kept), and dropping them would leave nothing.
         max_turns: keep rows with at most this many assistant turns.
         max_tokens: keep rows whose rendered conversation (with tools) fits; needs ``tokenizer``.
         chat_template: template used to count tokens (default: the tokenizer's).
@@ -302,7 +307,7 @@ def load_trajectories(
         raw = [sub for r in raw for sub in subagent_trajectories(r)]
     rows = [convert_trajectory(r, enable_thinking=enable_thinking) for r in raw]
     if resolved_only:
-        rows = [r for r in rows if r["resolved"]]
+        rows = _resolved_rows(rows)
     if max_turns is not None:
         rows = [r for r in rows if r["num_turns"] <= max_turns]
     dataset = Dataset.from_list(rows, features=trajectory_features())
@@ -320,6 +325,19 @@ def load_trajectories(
         raise ValueError(f"cannot split {len(dataset)} trajectory rows into train and validation")
     train_idx, val_idx = _group_split(len(dataset), dataset["task_id"], val_size, seed)
     return DatasetDict(train=dataset.select(train_idx), validation=dataset.select(val_idx))
+
+
+def _resolved_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows not known to be unresolved; warns of those whose outcome is unknown."""
+    unknown = sum(1 for r in rows if r["resolved"] is None)
+    if unknown:
+        logger.warning(
+            "resolved_only: %d of %d trajectory rows have no 'resolved' value (as in SWE-PDB's SFT parquet); "
+            "they are kept",
+            unknown,
+            len(rows),
+        )
+    return [r for r in rows if r["resolved"] is not False]
 
 
 # --------------------------------------------------------------------------- RL tasks

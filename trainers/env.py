@@ -33,7 +33,8 @@ from gym_pdb.tasks.parquet import load_parquet
 from gym_pdb.tasks.registry import load_source
 from gym_pdb.tasks.source import TaskSource
 from gym_pdb.tasks.task import Task
-from gym_pdb.tools import DEFAULT_TOOLS, TOOLS, Tool
+from gym_pdb.profiles import get_profile
+from gym_pdb.tools import DEFAULT_TOOLS, Tool
 from gym_pdb.verdict import reward as rewards
 
 from .tool_methods import tool_method
@@ -294,25 +295,31 @@ def _row_key(row: Mapping[str, Any]) -> tuple:
     return (row.get("task_id"), row.get("seed"))
 
 
-def tool_env_class(tools: Sequence[str] = DEFAULT_TOOLS) -> type[PDBEpisode]:
+def tool_env_class(tools: Sequence[str] = DEFAULT_TOOLS, profile: str = "gym-pdb") -> type[PDBEpisode]:
     """A :class:`PDBEpisode` subclass with one method per tool in ``tools``, any registered tool.
 
     The default tools give :class:`PDBToolEnv` (TRL names the reward column
     after the class); other sets give ``PDBToolEnv_<tools>``, made once each.
+    ``profile``'s schemas make the methods (``swe-pdb``: SWE-PDB's descriptions;
+    TRL's schema of a method cannot say "required but nullable", so its
+    nullable arguments reach the model as optional ones of their other type).
 
     Raises:
         ValueError: a tool is not registered, or its name is one of PDBEpisode's.
     """
     tools = tuple(tools)
-    unknown = [t for t in tools if t not in TOOLS]
+    registry = get_profile(profile).tools
+    unknown = [t for t in tools if t not in registry]
     if unknown:
-        raise ValueError(f"unknown tools {unknown}; choose from {list(TOOLS)}")
+        raise ValueError(f"unknown tools {unknown}; choose from {list(registry)}")
     taken = [t for t in tools if hasattr(PDBEpisode, t) or t.startswith("_")]
     if taken:  # TRL would not offer a private name, and reset/get_reward are its protocol
         raise ValueError(f"tools {taken} cannot be methods of an episode: the names are taken or private")
-    key = tuple(TOOLS[name] for name in tools)  # the registry as it is now: a tool registered late counts
+    key = tuple(registry[name] for name in tools)  # the registry as it is now: a tool registered late counts
     if key not in _CLASSES:
         name = "PDBToolEnv" if tools == tuple(DEFAULT_TOOLS) else "PDBToolEnv_" + "_".join(tools)
+        if profile != "gym-pdb":
+            name += "_" + profile.replace("-", "_")
         schemas = [cls().schema() for cls in key]
         namespace: dict[str, Any] = {s["function"]["name"]: tool_method(s) for s in schemas}
         namespace["__doc__"] = f"A gym-pdb episode with the tools {', '.join(tools)} as methods."
@@ -329,16 +336,20 @@ PDBToolEnv = tool_env_class(DEFAULT_TOOLS)
 def env_factory(
     tasks: Mapping[str, Task],
     tools: Sequence[str] = DEFAULT_TOOLS,
+    profile: str = "gym-pdb",
     **kwargs: Any,
 ) -> Callable[[], PDBEpisode]:
     """A zero-argument factory for ``GRPOTrainer(environment_factory=...)``.
 
     ``kwargs`` go to :class:`PDBEpisode` (``sandbox``, ``max_tool_calls``, ``final_eval``, ``env_kwargs``...).
-    Tools not in ``tools`` are also withheld from the env itself.
+    Tools not in ``tools`` are also withheld from the env itself; ``profile`` is the env's
+    (:mod:`gym_pdb.profiles`) and gives the methods their schemas.
     """
-    cls = tool_env_class(tools)
+    cls = tool_env_class(tools, profile)
     env_kwargs = dict(kwargs.pop("env_kwargs", None) or {})
     env_kwargs.setdefault("tools", tuple(tools))
+    if profile != "gym-pdb":
+        env_kwargs.setdefault("profile", profile)
 
     def make() -> PDBEpisode:
         return cls(tasks=tasks, env_kwargs=env_kwargs, **kwargs)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from trl import GRPOConfig, ModelConfig, TrlParser, get_peft_config
 
 from gym_pdb.sandbox.kinds import sandbox_factory, sandbox_kinds
+from gym_pdb.profiles import get_profile
 from gym_pdb.tools import DEFAULT_TOOLS
 from gym_pdb.tools.schedule import ToolSchedule
 
@@ -111,6 +112,13 @@ class GRPOTaskArguments:
         default_factory=lambda: list(DEFAULT_TOOLS),
         metadata={"help": "The tools offered to the model: any registered tool (`submit`, ...)."},
     )
+    profile: str = field(
+        default="gym-pdb",
+        metadata={
+            "help": "What the model sees: `gym-pdb` or `swe-pdb` (SWE-PDB's schemas and observations; offer its "
+            "tools: grep pdb view rewrite eval)."
+        },
+    )
     tool_schedule: str | None = field(
         default=None,
         metadata={
@@ -131,6 +139,7 @@ class GRPOTaskArguments:
 
     def __post_init__(self) -> None:
         sandbox_factory(self.sandbox)  # a registered kind, or a ValueError naming them
+        get_profile(self.profile)  # a known profile, or a ValueError naming them
         ToolSchedule.parse(self.tool_schedule)  # a ValueError that says what is wrong with it
 
 
@@ -186,6 +195,7 @@ def build_grpo_trainer(
     factory = env_factory(
         index,
         tools=task_args.tools,
+        profile=task_args.profile,
         sandbox=task_args.sandbox,
         max_tool_calls=task_args.max_tool_calls,
         final_eval=task_args.final_eval,

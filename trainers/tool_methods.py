@@ -54,8 +54,12 @@ def tool_method(schema: Mapping[str, Any]) -> Callable[..., str]:
     hints: dict[str, Any] = {}
     params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
     for arg, prop in parameters.get("properties", {}).items():
-        hints[arg] = JSON_TYPES.get(prop.get("type", "string"), str)
-        default = inspect.Parameter.empty if arg in required else None
+        kinds = prop.get("type", "string")
+        kinds = kinds if isinstance(kinds, list) else [kinds]
+        # A nullable type (SWE-PDB's ["number", "null"]) is an optional argument of its other type: TRL's
+        # get_json_schema has no way to say "required but may be null".
+        hints[arg] = JSON_TYPES.get(next((k for k in kinds if k != "null"), "string"), str)
+        default = inspect.Parameter.empty if arg in required and "null" not in kinds else None
         params.append(inspect.Parameter(arg, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=hints[arg]))
 
     def method(self: Any, **arguments: Any) -> str:

@@ -53,12 +53,21 @@ def write_json(path: str | os.PathLike, row: dict[str, Any]) -> None:
 
 
 def load_trajectory(path: str | os.PathLike, index: int = 0) -> dict[str, Any]:
-    """A trajectory from a ``.json`` file (one object or a list) or row ``index`` of a ``.jsonl`` file."""
+    """A trajectory: a ``.json`` file (one object or a list), or row ``index`` of a ``.jsonl`` or ``.parquet`` file.
+
+    A parquet row (SWE-PDB's SFT release) comes as Arrow gives it: structs padded
+    with ``None`` fields, nested columns possibly as JSON text; readers use ``.get``.
+    """
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".jsonl":
+    if path.suffix == ".parquet":
+        from gym_pdb.tasks.parquet import maybe_json, parquet_rows
+
+        rows = [{k: maybe_json(v) if k in ("messages", "tools") else v for k, v in r.items()} for r in parquet_rows(path)]
+    elif path.suffix == ".jsonl":
+        text = path.read_text(encoding="utf-8")
         rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     else:
+        text = path.read_text(encoding="utf-8")
         data = json.loads(text)
         rows = data if isinstance(data, list) else [data]
     if not -len(rows) <= index < len(rows):

@@ -7,9 +7,10 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gym_pdb.agents import AGENTS
+from gym_pdb.profiles import PROFILE_NAMES
 from gym_pdb.sandbox import sandbox_kinds
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ EVAL_EXAMPLES = """examples:
 # CLI flag -> config key (dotted into llm.*)
 FLAG_KEYS = {
     "env": "env", "agent": "agent", "tasks": "tasks", "seed": "seed", "max_steps": "max_steps",
-    "n_parallel": "n_parallel", "sandbox": "sandbox", "remote": "remote", "data_dir": "data_dir", "output": "output",
+    "n_parallel": "n_parallel", "sandbox": "sandbox", "profile": "profile", "remote": "remote", "data_dir": "data_dir", "output": "output",
     "resume": "resume", "rerun_failed": "rerun_failed", "model": "llm.model", "base_url": "llm.base_url",
     "api_key_env": "llm.api_key_env", "temperature": "llm.temperature", "max_tokens": "llm.max_tokens",
     "context_tokens": "llm.context_tokens", "thinking": "llm.enable_thinking", "tool_format": "llm.tool_format",
@@ -65,6 +66,9 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--remote", nargs="+", metavar="URL", help="gym-pdb serve servers (ws://host:port): episodes spread over them"
+    )
+    p.add_argument(
+        "--profile", choices=PROFILE_NAMES, help="what the agent sees: gym-pdb's own (default) or SWE-PDB's"
     )
     p.add_argument("--data-dir", help="folder of the suites (PDB-Custom-v0: the folder of tasks)")
     p.add_argument("--output", "-o", help="the run folder (default runs/<time>-<agent>[-<model>])")
@@ -200,12 +204,18 @@ def cmd_summarize(args: argparse.Namespace) -> int:
 
 def _add_replay(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("replay", help="re-run a trajectory's tool calls and report differing observations")
-    p.add_argument("trajectory", metavar="TRAJECTORY", help="a .json trajectory, or a .jsonl file (see --index)")
-    p.add_argument("--index", type=int, default=0, help="the row of a .jsonl file (default 0)")
+    p.add_argument(
+        "trajectory", metavar="TRAJECTORY", help="a .json trajectory, or a .jsonl or .parquet file (see --index)"
+    )
+    p.add_argument("--index", type=int, default=0, help="the row of a .jsonl or .parquet file (default 0)")
     p.add_argument("--env", help="the environment id (default: the trajectory's env_id or suite)")
     p.add_argument("--data-dir", help="folder of the suites (PDB-Custom-v0: the folder of tasks)")
+    p.add_argument(
+        "--task-dir", help="the task's folder, for a trajectory whose task is in no suite (SWE-PDB's SFT rows)"
+    )
     p.add_argument("--sandbox", choices=sandbox_kinds())
     p.add_argument("--exact", action="store_true", help="compare byte for byte (no masking of addresses and timings)")
+    p.add_argument("--profile", choices=PROFILE_NAMES, help="the env's profile (swe-pdb: for SWE-PDB's trajectories)")
     p.set_defaults(func=cmd_replay)
 
 
@@ -215,13 +225,23 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     try:
         row = load_trajectory(args.trajectory, args.index)
-        kwargs = {k: v for k, v in (("sandbox", args.sandbox), ("data_dir", args.data_dir)) if v}
-        report = replay(row, env_id=args.env, exact=args.exact, **kwargs)
-    except (OSError, ValueError, IndexError, json.JSONDecodeError) as exc:
+        pairs = (("sandbox", args.sandbox), ("data_dir", args.data_dir), ("profile", args.profile))
+        kwargs: dict[str, Any] = {k: v for k, v in pairs if v}
+        env_id, task_id = args.env, None
+        if args.task_dir:
+            from gym_pdb.tasks.loader import load_task
+
+            task = load_task(args.task_dir)
+            env_id, task_id, kwargs["tasks"] = env_id or "PDB-Custom-v0", task.id, [task]
+        report = replay(row, env_id=env_id, exact=args.exact, task_id=task_id, **kwargs)
+    except (OSError, ValueError, IndexError, json.JSONDecodeError, ImportError) as exc:
         print(f"gym-pdb replay: {exc}", file=sys.stderr)
         return 2
     if report.prompt_differs:
         print("the task prompt differs from the recorded one (another version of the task?)")
+    if report.diffs:
+        first = report.diffs[0]
+        print(f"first divergence: step {first.step}: {first.call}")
     for d in report.diffs:
         print(f"step {d.step}: {d.call}\n{d.diff()}\n")
     verdict = "no differences" if report.ok else f"{len(report.diffs)} steps differ"

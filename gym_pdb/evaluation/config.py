@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gym_pdb.agents.llm import LLMConfig
+from gym_pdb.profiles import PROFILE_NAMES
 from gym_pdb.sandbox.kinds import sandbox_factory
 from gym_pdb.tools.schedule import ToolSchedule
 
@@ -43,6 +44,7 @@ class EvalConfig:
     max_steps: int = 50
     n_parallel: int = 1
     sandbox: str | None = None
+    profile: str = "gym-pdb"  # what the agent sees: gym-pdb's own or SWE-PDB's (gym_pdb.profiles)
     remote: list[str] = field(default_factory=list)  # gym-pdb serve URLs: the episodes run there
     data_dir: str | None = None
     output: str | None = None
@@ -71,6 +73,10 @@ class EvalConfig:
             raise ValueError("max_steps must be at least 1")
         if self.sandbox is not None:
             sandbox_factory(self.sandbox)  # a registered kind, or a ValueError naming them
+        if self.profile not in PROFILE_NAMES:
+            raise ValueError(f"profile must be one of {PROFILE_NAMES}, not {self.profile!r}")
+        if self.profile != "gym-pdb" and self.remote:
+            raise ValueError("a profile other than gym-pdb runs in local envs only, not with remote")
         ToolSchedule.parse(self.tool_schedule)  # a ValueError that says what is wrong with it
         if self.hide_locked and self.tool_schedule is None:
             raise ValueError("hide_locked needs a tool_schedule")

@@ -79,9 +79,13 @@ def replay(
     env_id: str | None = None,
     make_env: Callable[..., gym.Env] | None = None,
     exact: bool = False,
+    task_id: str | None = None,
     **env_kwargs: Any,
 ) -> ReplayReport:
-    """Replay ``row`` (a trajectory) in a fresh env; ``env_kwargs`` go to ``gymnasium.make``."""
+    """Replay ``row`` (a trajectory) in a fresh env; ``env_kwargs`` go to ``gymnasium.make``.
+
+    ``task_id`` names the task when the row does not (SWE-PDB's SFT rows carry none).
+    """
     messages = row["messages"]
     env_id = env_id or env_id_of(row)
     tool_names = [t.get("function", t).get("name") for t in row.get("tools") or []]
@@ -89,10 +93,13 @@ def replay(
         env_kwargs.setdefault("tools", tool_names)
     calls = sum(1 for m in messages if m.get("role") == "assistant" and m.get("tool_calls"))
     env = (make_env or gym.make)(env_id, max_episode_steps=calls + 1, **env_kwargs)
-    same = (lambda a, b: a == b) if exact else (lambda a, b: normalize(a) == normalize(b))
-    report = ReplayReport(task_id=str(row.get("task_id", "")), env_id=env_id, recorded_resolved=row.get("resolved"))
+    same: Callable[[str, str], bool] = (lambda a, b: a == b) if exact else (lambda a, b: normalize(a) == normalize(b))
+    task_id = task_id or str(row.get("task_id") or "")
+    report = ReplayReport(task_id=task_id, env_id=env_id, recorded_resolved=row.get("resolved"))
     try:
         observation, info = env.reset(options={"task_id": report.task_id})
+        if env_kwargs.get("profile") == "swe-pdb" and not exact:
+            same = swe_pdb_same(env)
         first_user = next((m for m in messages if m.get("role") == "user"), None)
         if first_user is not None and not same(first_user.get("content") or "", observation):
             report.prompt_differs = True
@@ -124,3 +131,13 @@ def replay(
     finally:
         env.close()
     return report
+
+
+def swe_pdb_same(env: gym.Env) -> Callable[[str, str], bool]:
+    """Recorded (SWE-PDB's) and replayed observations compared after the `swe-pdb` profile's normalisations."""
+    from gym_pdb.profiles.swe_pdb.normalize import normalize as swe_normalize
+    from gym_pdb.profiles.swe_pdb.normalize import normalize_recorded
+
+    sandbox = getattr(env.unwrapped, "sandbox", None)
+    workdir = sandbox.info.workdir if sandbox is not None else ""
+    return lambda recorded, replayed: normalize_recorded(recorded) == swe_normalize(replayed, workdir)

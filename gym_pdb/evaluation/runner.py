@@ -24,6 +24,7 @@ import gym_pdb  # noqa: F401  (registers the environments)
 from gym_pdb.agents import LLM_AGENTS, Agent, make_agent, run_episode
 from gym_pdb.agents.llm import LLMError
 from gym_pdb.evaluation.config import EvalConfig
+from gym_pdb.profiles import get_profile
 from gym_pdb.evaluation.progress import Progress
 from gym_pdb.evaluation.results import CONFIG, RESULTS, append_row, finished, read_rows, record_episode, safe_name
 from gym_pdb.evaluation.selection import TaskRef, select_tasks
@@ -89,6 +90,10 @@ def env_maker(config: EvalConfig) -> EnvFactory:
             if config.data_dir:
                 kwargs["data_dir"] = config.data_dir
         tools = list(config.tools) if config.tools else list(agent.tools)
+        if config.profile != "gym-pdb":
+            # The profile's own tool set, less what the agent does without (rewrite_agent: no pdb).
+            kwargs["profile"] = config.profile
+            tools = [t for t in get_profile(config.profile).default_tools if t in tools]
         return gym.make(env_id, max_episode_steps=config.max_steps, tools=tools, **kwargs)
 
     return make

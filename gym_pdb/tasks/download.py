@@ -107,6 +107,19 @@ SOURCES: tuple[Source, ...] = (
         description="the SWE-PDB release: six suites and the RL validation tasks (MIT)",
     ),
     Source(
+        name="swe-pdb-agent",
+        url="https://github.com/p81sunshine/Issta-2026/archive/8a491e3e.tar.gz",
+        kind="tar.gz",
+        members=(
+            ("swe-pdb-agent/debug_gym/", "swe-pdb-agent/debug_gym/"),
+            ("swe-pdb-agent/scripts/", "swe-pdb-agent/scripts/"),
+            ("swe-pdb-agent/LICENSE", "swe-pdb-agent/LICENSE"),
+        ),
+        tree_sha256="d8cdec59e9550fc7c02523b4d9428ceb3fd2ef98b67683b31c494c8ae030d7f8",
+        description="SWE-PDB's agent framework (its debug-gym: tools, envs, run configs; MIT): "
+        "the `swe-pdb` profile reads its texts",
+    ),
+    Source(
         name="debugbench",
         url="https://github.com/thunlp/DebugBench/archive/e43d2f65fb8ffed03e653c7861d9905cdfd8db8e.tar.gz",
         kind="tar.gz",

@@ -41,7 +41,8 @@ class RLRecord:
     prompt: Any
 
 
-def _rows(path: Path) -> list[dict[str, Any]]:
+def parquet_rows(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The rows of a parquet file as dicts (pyarrow, else pandas)."""
     try:
         import pyarrow.parquet as pq
     except ImportError:
@@ -119,7 +120,7 @@ def load_parquet(path: str | os.PathLike[str], suite: str | None = None) -> Task
         raise FileNotFoundError(f"no parquet file at {path}")
     suite = suite or path.stem
     tasks = {}
-    for row in _rows(path):
+    for row in parquet_rows(path):
         task = row_to_task(row, suite)
         tasks[task.id] = task
     return TaskDict(tasks, suite)

@@ -110,6 +110,7 @@ class ToolContext:
     settings: ToolSettings = field(default_factory=ToolSettings)
     last_eval: EvalResult | None = None
     expected: Expected | None = None  # the tests the task's runs must pass
+    episode: int = 0  # counts resets: a tool that keeps state of its own knows a new episode by it
     subagent: Any = None  # the debug tool's subagent (tools.debug.Subagent), attached by the agent through the env
 
     @property
@@ -126,6 +127,7 @@ class ToolContext:
             SandboxError: the sandbox could not take the files (the caller makes a new one).
         """
         self.session.reset()
+        self.episode += 1
         self.last_eval = None
         self.expected = None
         self.workspace.reset(task)

@@ -8,6 +8,7 @@ from typing import Any
 from gym_pdb.sandbox.session import PdbReply
 from gym_pdb.tools.base import Tool, ToolError, ToolResult
 from gym_pdb.tools.context import ToolContext
+from gym_pdb.tools.def_lines import refusal
 from gym_pdb.tools.grammar import CommandLine, Form, Keyword, Rest, Word
 from gym_pdb.tools.registry import register_tool
 
@@ -82,6 +83,11 @@ class PdbTool(Tool):
             session.runner, session.target = runner, target
         parts: list[str] = []
         for line in lines:
+            frame = session.frame
+            refused = refusal(line, ctx.workspace.files, frame.file if frame else None)
+            if refused:
+                parts.append(f"(Pdb) {line}\n{refused}" if len(lines) > 1 else refused)
+                continue
             reply = session.command(line)
             parts.append(format_reply(reply, f"(Pdb) {line}" if len(lines) > 1 else ""))
         return ToolResult("\n".join(parts))

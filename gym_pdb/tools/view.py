@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from gym_pdb.tools.base import Tool, ToolError, ToolResult
-from gym_pdb.tools.context import ToolContext
+from gym_pdb.tools.context import ToolContext, Workspace
 from gym_pdb.tools.grammar import CommandLine, LineRange, Word
+from gym_pdb.tools.listdir import render_tree
 from gym_pdb.tools.registry import register_tool
 
 
@@ -13,7 +14,7 @@ class ViewTool(Tool):
     name = "view"
     description = (
         "Show a file, or lines start..end of it (1-based, inclusive), with line numbers and "
-        "breakpoints ('B') unless include_line_numbers_and_breakpoints is false."
+        "breakpoints ('B') unless include_line_numbers_and_breakpoints is false. A folder is shown as a tree."
     )
     parameters = {
         "type": "object",
@@ -38,9 +39,15 @@ class ViewTool(Tool):
         end: int | None = None,
         include_line_numbers_and_breakpoints: bool = True,
     ) -> ToolResult:
+        ws = ctx.workspace
         try:
-            path = ctx.workspace.check_path(path)
-            text = ctx.workspace.read(path)
+            path = ws.check_path(path)
+            folder = folder_paths(ws, path)
+            if folder:
+                # A folder is shown as listdir shows it: what an agent that views "." wants to know.
+                prefix = "" if path == "." else path.rstrip("/") + "/"
+                return ToolResult(f"{path} is a folder; its files:\n{render_tree(ws, folder, prefix, depth=2)}")
+            text = ws.read(path)
         except ValueError as exc:
             raise ToolError(str(exc)) from None
         lines = text.splitlines()
@@ -64,3 +71,11 @@ class ViewTool(Tool):
         body = "\n".join(shown) if shown else "(empty file)"
         tail = f"\n... {total - end} more lines; view {path} {end + 1} {min(total, end + limit)}" if cut else ""
         return ToolResult(f"{head}:\n{body}{tail}")
+
+
+def folder_paths(ws: Workspace, path: str) -> list[str]:
+    """The visible files under ``path`` when it names a folder (``.`` is the workspace); empty for a file."""
+    if path in ws.files:
+        return []
+    prefix = "" if path == "." else path.rstrip("/") + "/"
+    return [p for p in ws.visible_paths() if p.startswith(prefix)]

@@ -95,3 +95,26 @@ def test_replay_reports_a_step_that_differs(runs, tmp_path, capsys):
     assert main(args) == 1
     out = capsys.readouterr().out
     assert 'step 6: pdb {"command": "p x"}' in out and "-7\n+0\n" in out and "1 steps differ" in out
+
+
+def test_replay_of_a_parquet_row_in_swe_pdb_columns_with_a_task_folder(runs, tmp_path, capsys):
+    """SWE-PDB's SFT rows: messages, enable_thinking, tools; no task_id or suite, so the task comes as a folder."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = []
+    for k in (1, 2):
+        row = json.loads((runs["expert"] / "trajectories" / "add_suite" / f"add_{k}.json").read_text())
+        rows.append({"messages": row["messages"], "enable_thinking": row["enable_thinking"], "tools": row["tools"]})
+    path = tmp_path / "sft_test.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    task_dir = runs["root"] / "add_suite" / "add_2"
+    assert main(["replay", str(path), "--index", "1", "--task-dir", str(task_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "of PDB-Custom-v0 task add_2: no differences" in out
+    # Row 0 is add_1's episode: replayed on add_2 it differs, and replay says where.
+    assert main(["replay", str(path), "--index", "0", "--task-dir", str(task_dir)]) == 1
+    assert "steps differ" in capsys.readouterr().out
+    assert main(["replay", str(path), "--index", "1"]) == 2
+    assert "cannot tell the env" in capsys.readouterr().err
+    assert main(["replay", str(path), "--index", "5", "--task-dir", str(task_dir)]) == 2

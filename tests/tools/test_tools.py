@@ -126,3 +126,25 @@ def test_bad_arguments_explain_usage(envs, backend):
         assert info["parse_error"] == ""
     obs, *_, info = env.step("not json {")
     assert info["parse_error"] and "Tools:" in obs
+
+
+def test_breakpoint_on_a_def_line_is_refused_with_the_body_line(envs, backend):
+    env = env_for(envs, backend, "Demo")
+    env.reset(options={"task_id": "inventory"})
+    env.step("pdb start pytest test.py")
+    obs, *_, info = env.step("pdb b solution.py:10")
+    assert "No breakpoint set" in obs and "b solution.py:11" in obs
+    assert info["breakpoints"] == []
+    obs, *_, info = env.step("pdb b solution.py:11")
+    assert "No breakpoint set" not in obs and info["breakpoints"] == ["solution.py:11"]
+    obs, *_, info = env.step("pdb c")
+    assert info["current_frame"].startswith("solution.py:11 in remove"), obs
+
+
+def test_view_of_a_folder_shows_its_tree(envs, backend):
+    env = env_for(envs, backend, "Demo")
+    env.reset(options={"task_id": "inventory"})
+    obs, *_, info = env.step({"name": "view", "arguments": {"path": "."}})
+    assert obs.splitlines()[0] == ". is a folder; its files:"
+    assert "  solution.py" in obs and "  test.py (read-only)" in obs
+    assert env.step("view nowhere")[0].startswith("Error:")

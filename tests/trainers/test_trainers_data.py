@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from trainers_testlib import SHARED_DATA, require_train_extra
+from trainers_testlib import REPO, SHARED_DATA, require_train_extra
 
 require_train_extra()
 
@@ -128,3 +128,66 @@ def test_rl_tasks_and_suite_layout(tmp_path):
     folder = root / first["task_id"]
     assert (folder / "test.py").read_text() == first["files"]["test.py"]
     assert (folder / ".debugreadonly").read_text().split() == ["test.py"]
+
+
+def swe_pdb_sft_parquet(trajectories_path, path):
+    """A parquet in the columns of SWE-PDB's SFT release: messages, enable_thinking, tools (nullable types).
+
+    Its tool schemas are as SWE-PDB's agent sent them: every type a list, the optional ones with
+    "null", every parameter required, no extra properties. No resolved, task_id or suite column.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def nullable(tool):
+        params = tool["function"]["parameters"]
+        required = set(params.get("required", []))
+        props = {
+            name: {**spec, "type": [spec["type"]] + ([] if name in required else ["null"])}
+            for name, spec in params["properties"].items()
+        }
+        function = {**tool["function"], "parameters": {"type": "object", "properties": props, "additionalProperties": False}}
+        if props:
+            function["parameters"]["required"] = list(props)
+        return {"type": "function", "function": function}
+
+    rows = [
+        {"messages": r["messages"], "enable_thinking": r["enable_thinking"], "tools": [nullable(t) for t in r["tools"]]}
+        for r in read_rows(trajectories_path)
+    ]
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path
+
+
+def test_swe_pdb_sft_parquet_loads_as_it_is(trajectories_path, tmp_path, caplog):
+    path = swe_pdb_sft_parquet(trajectories_path, tmp_path / "sft_test.parquet")
+    import pyarrow.parquet as pq
+
+    assert pq.read_schema(path).names == ["messages", "enable_thinking", "tools"]
+    with caplog.at_level("WARNING", logger="trainers.data"):
+        ds = load_trajectories(path, resolved_only=True)
+    assert len(ds) == 5 and ds["resolved"] == [None] * 5
+    assert "5 of 5 trajectory rows have no 'resolved' value" in caplog.text
+    tools = {t["function"]["name"]: t["function"]["parameters"] for t in ds[0]["tools"]}
+    assert tools["view"]["properties"]["start"]["type"] == ["integer", "null"]
+    assert tools["view"]["additionalProperties"] is False
+    assert ds[0]["messages"] == load_trajectories(trajectories_path)[0]["messages"]
+    # Rows known to be unresolved still go.
+    assert len(load_trajectories(trajectories_path, resolved_only=True)) == 4
+
+
+def test_shipped_sft_configs_take_the_swe_pdb_parquet(trajectories_path, tmp_path, tokenizer):
+    import yaml
+
+    from trainers.sft import SFTDataArguments, load_sft_datasets
+
+    path = swe_pdb_sft_parquet(trajectories_path, tmp_path / "sft.parquet")
+    configs = sorted((REPO / "examples" / "configs").glob("sft_*.yaml"))
+    assert configs
+    for config in configs:
+        values = yaml.safe_load(config.read_text())
+        fields = {k: v for k, v in values.items() if k in SFTDataArguments.__dataclass_fields__}
+        assert fields["resolved_only"] is True, config
+        data_args = SFTDataArguments(**{**fields, "train_files": [str(path)]})
+        train, val = load_sft_datasets(data_args, tokenizer, max_length=None)
+        assert len(train) + len(val or []) == 5, config

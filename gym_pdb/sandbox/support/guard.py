@@ -137,7 +137,8 @@ class Guard:
         if not filename.startswith("/") or filename.startswith(self.workspace):
             return "workspace"  # also code the program compiled from a string
         if filename.startswith(self.harness):
-            return "pytest"
+            # the trace tool's sys.monitoring callbacks take their frame with sys._getframe
+            return "tracer" if filename.endswith("/trace_monitor.py") else "pytest"
         if filename.startswith(self.site):
             return "pytest" if "/_pytest/" in filename or "/pytest/" in filename or "/pluggy/" in filename else "library"
         if filename.startswith(self.stdlib):

@@ -18,7 +18,10 @@ Python call per call and return), and the last ``keep`` of them kept with
 their arguments and result. Calls past ``max_depth`` or ``max_calls``, or not
 matching the filter, are only counted.
 
-``sys.settrace`` (the sandbox's Python is 3.11).
+The mechanism: ``sys.settrace`` on 3.11 and older (the sandbox's Python is
+3.11); ``sys.monitoring`` (``trace_monitor.py``) where the interpreter has it
+(3.12+), with the same observation, falling back to settrace when no
+monitoring tool id is free.
 """
 
 from __future__ import annotations
@@ -26,12 +29,18 @@ from __future__ import annotations
 import ast
 import collections
 import fnmatch
+import importlib
 import json
 import os
 import reprlib
 import sys
 from types import CodeType, FrameType
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+
+try:
+    import trace_monitor  # the sandbox's import: the support folder is on sys.path
+except ImportError:  # the host's tests import this file as gym_pdb.sandbox.support.trace_calls
+    trace_monitor = importlib.import_module(__name__.rpartition(".")[0] + ".trace_monitor")
 
 Spec = Dict[str, Any]  # read_spec's settings
 Pairs = List[Tuple[str, str]]  # (name, value shown) of arguments or locals
@@ -97,7 +106,10 @@ class Fold:
 class Tracer:
     """Traces the calls of one test (or program): ``start()``, run it, ``stop()``, then ``record()``."""
 
-    def __init__(self, workspace: str, spec: Spec):
+    def __init__(self, workspace: str, spec: Spec, mechanism: Optional[str] = None):
+        """``mechanism``: ``settrace`` or ``monitoring``; by default monitoring where the interpreter has it."""
+        self.mechanism = mechanism or ("monitoring" if trace_monitor.available() else "settrace")
+        self.monitor: Optional[trace_monitor.Monitor] = None
         self.root = os.path.realpath(workspace) + os.sep
         self.spec = spec
         self.exclude = {os.path.realpath(os.path.join(workspace, p.split("::")[0])) for p in spec["exclude"]}
@@ -120,10 +132,19 @@ class Tracer:
     # -- tracing ---------------------------------------------------------------
     def start(self) -> None:
         self.reset()
+        if self.mechanism == "monitoring" and trace_monitor.available():
+            self.monitor = trace_monitor.Monitor(self, MAX_LINE_EVENTS)
+            if self.monitor.start():
+                return
+            self.monitor = None
         sys.settrace(self.on_call)
 
     def stop(self) -> None:
-        sys.settrace(None)
+        if self.monitor is not None:
+            self.monitor.stop()
+            self.monitor = None
+        else:
+            sys.settrace(None)
 
     def name_of(self, code: CodeType) -> Optional[str]:
         filename = code.co_filename
@@ -132,7 +153,7 @@ class Tracer:
         real = os.path.realpath(os.path.join(self.root, filename))
         if not real.startswith(self.root) or real in self.exclude or "/site-packages/" in real:
             return None
-        if os.path.basename(real) in ("conftest.py", os.path.basename(__file__)):
+        if os.path.basename(real) in ("conftest.py", os.path.basename(__file__), "trace_monitor.py"):
             return None
         return "%s:%s" % (real[len(self.root) :], getattr(code, "co_qualname", code.co_name))
 
@@ -209,12 +230,15 @@ class Tracer:
                 self.end(entry, frame, arg)
         return self.on_event
 
-    def end(self, entry: Call, frame: FrameType, value: Any) -> None:
+    def end(self, entry: Call, frame: Optional[FrameType], value: Any) -> None:
+        """A call's return: its result or exception; its frame is needed only when its lines were traced."""
         raised = entry.raised
         if raised is not None:
             entry.raised = "%s: %s" % (raised[0].__name__, self.show(raised[1], plain=True, first_line=True))
         else:
             entry.result = self.show(value)
+        if frame is None:
+            return
         if entry.steps is not None:
             self.step(entry, frame)
         if entry.lines is not None and entry.code.co_flags & CO_NEWLOCALS:  # not a module's or a class's body

@@ -1,0 +1,69 @@
+"""SWE-PDB's eval as its agent saw it: pytest's own output, cleaned and shortened as SWE-PDB did.
+
+The reward still comes from gym-pdb's judged run (:func:`gym_pdb.tools.eval.run_tests`);
+the observation is a second, plain run of the release's test command
+(``entrypoint`` of its run configs, e.g. ``python -m pytest --tb=short -sq test.py``)
+with pytest's width set as SWE-PDB's terminal set it, so an eval in this
+profile runs the tests twice.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from functools import lru_cache
+
+import yaml
+
+from gym_pdb.profiles.swe_pdb.release import find_release
+from gym_pdb.tools.context import ToolContext
+
+#: SWE-PDB's local terminal gave pytest this width (its COLUMNS default).
+COLUMNS = "200"
+#: Lines of the traceback part SWE-PDB kept (the last ones, duplicates dropped first).
+TRACEBACK_LINES = 20
+SUMMARY = "short test summary info"
+#: The run config whose test command every suite shares.
+CONFIG = "config_debug_bench.yaml"
+
+
+@lru_cache(maxsize=1)
+def entrypoint() -> tuple[str, ...]:
+    """The release's test command, as words."""
+    config = yaml.safe_load((find_release() / "scripts" / CONFIG).read_text(encoding="utf-8"))
+    return tuple(shlex.split(config["base"]["env_kwargs"]["entrypoint"]))
+
+
+def raw_output(ctx: ToolContext) -> str:
+    """pytest's output for the workspace as it is now, run as SWE-PDB ran it."""
+    words = list(entrypoint())
+    if words[0] == "python":
+        words[0] = ctx.sandbox.info.python
+    run = ctx.sandbox.run(words, timeout=ctx.settings.eval_timeout, env={"COLUMNS": COLUMNS})
+    if run.timed_out:
+        return f"Timeout expired after {ctx.settings.eval_timeout:.0f} seconds."
+    return run.text.strip("\r\n").strip("\n")
+
+
+def cleaned(output: str) -> str:
+    """Timings, separator widths and the platform, root and plugin lines taken out (as SWE-PDB's cleanup did)."""
+    output = re.sub(r"^Ran \d+ tests? in \d+\.\d+s$", "", output, flags=re.MULTILINE)
+    output = re.sub(r"^====*$", "====", output, flags=re.MULTILINE)
+    output = re.sub(r"^----*$", "----", output, flags=re.MULTILINE)
+    for field in ("platform", "rootdir", "plugins", "cachedir"):
+        output = re.sub(rf"^{field}[ :].*\n", "", output, flags=re.MULTILINE)
+    return output
+
+
+def shortened(output: str) -> str:
+    """Before pytest's short summary: each line once, the last TRACEBACK_LINES of them; the summary as it is."""
+    at = output.find(SUMMARY)
+    head, summary = (output, "") if at == -1 else (output[:at], output[at:])
+    seen: set[str] = set()
+    unique = [line for line in head.split("\n") if not (line in seen or seen.add(line))]  # type: ignore[func-returns-value]
+    text = "\n".join(unique[-TRACEBACK_LINES:])
+    return text + "\n" + summary if summary else text
+
+
+def observation(ctx: ToolContext) -> str:
+    return shortened(cleaned(raw_output(ctx)))
