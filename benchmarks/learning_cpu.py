@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
 
     stage("base", out / "base")
     trainer = sft(
-        traj, out / "sft", model, tokenizer, max_length=opts.max_length, num_train_epochs=opts.epochs,
+        traj, out / "sft", model, tokenizer, labelled_head=True, max_length=opts.max_length, num_train_epochs=opts.epochs,
         learning_rate=opts.lr, per_device_train_batch_size=1, gradient_accumulation_steps=1,
         gradient_checkpointing=False, lr_scheduler_type="cosine", warmup_steps=8, logging_steps=len(train),
     )  # fmt: skip
