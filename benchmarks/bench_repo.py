@@ -1,6 +1,6 @@
 """What a repository task costs per episode: reset in a warm container, and eval beside bare pytest.
 
-    python benchmarks/bench_repo.py [--reps 20] [--json out.json]
+    python benchmarks/bench_repo.py [--reps 20] [--json out.json] [--tmpfs]
 
 On the small repository images of ``gym_pdb.tasks.repo_examples`` (built
 first where missing), for each task:
@@ -93,11 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reps", type=int, default=20)
     parser.add_argument("--json", default=None, help="also write the figures here")
+    parser.add_argument("--tmpfs", action="store_true", help="the workspace in a 2 GiB tmpfs, not on disk")
     args = parser.parse_args(argv)
+    options: dict[str, Any] = {"labels": {"gym-pdb.bench": "repo"}}
+    if args.tmpfs:
+        options["workspace_volume"] = None
     tasks = example_tasks(build=True)
     rows = []
     for task_id in tasks:
-        env = PDBEnv(tasks=tasks, sandbox="docker", sandbox_kwargs={"labels": {"gym-pdb.bench": "repo"}})
+        env = PDBEnv(tasks=tasks, sandbox="docker", sandbox_kwargs=options)
         try:
             start = time.perf_counter()
             env.reset(options={"task_id": task_id})

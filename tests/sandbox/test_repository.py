@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+
 import pytest
 
 from gym_pdb.sandbox.base import SandboxError
@@ -91,3 +95,84 @@ def test_processes_end_at_a_reset_and_a_closed_sandbox_refuses_work(repo_tasks):
         sb.close()
     with pytest.raises(SandboxError, match="closed"):
         sb.checkout()
+
+
+def workspace_mount(client, cid: str) -> dict:
+    (mount,) = [m for m in client.api.inspect_container(cid)["Mounts"] if m["Destination"] == "/workspace"]
+    return mount
+
+
+def test_the_working_copy_is_on_disk_and_the_rest_of_the_root_read_only(sandbox):
+    sandbox.checkout()
+    mount = workspace_mount(sandbox.client, sandbox.container_id)
+    assert mount["Type"] == "volume" and mount["Driver"] == "local" and mount["RW"]
+    volume = sandbox.client.api.inspect_volume(mount["Name"])
+    assert volume["Options"] in (None, {})  # no tmpfs options: a folder under Docker's data root
+    assert volume["Labels"]["gym-pdb.sandbox"] == "1" and volume["Labels"]["gym-pdb.owner"]
+    filesystems = py(sandbox, "import subprocess; print(subprocess.run(['stat', '-f', '-c', '%T', '/workspace', '/tmp'], "
+                              "capture_output=True, text=True).stdout)").split()  # fmt: skip
+    assert filesystems[0] != "tmpfs" and filesystems[1] == "tmpfs", filesystems
+    # the task uid writes anywhere in the tree, its top folder too (a new volume's folder is root's 0755)
+    out = py(sandbox, "open('big.bin', 'wb').write(b'x' * (4 << 20)); print('ok')")
+    assert "ok" in out, out
+    for path in ("/usr/big.bin", "/testbed/big.bin", "/big.bin"):
+        out = py(sandbox, f"open({path!r}, 'wb')")
+        assert "Read-only file system" in out or "PermissionError" in out, (path, out)
+
+
+def test_a_tmpfs_workspace_on_request(repo_tasks):
+    spec = repo_spec(repo_tasks["inflection-0.5.1"])
+    assert spec is not None
+    with RepositorySandbox(image=spec.image, repo_path=spec.path, workspace_volume=None, workspace_bytes=64 << 20) as sb:
+        sb.checkout()
+        mount = workspace_mount(sb.client, sb.container_id)
+        assert "size=67108864" in sb.client.api.inspect_volume(mount["Name"])["Options"]["o"]
+        assert "inflection/__init__.py" in sb.read_tree()
+
+
+def volumes_of(client, cid: str) -> set[str]:
+    return {m["Name"] for m in client.api.inspect_container(cid)["Mounts"] if m["Type"] == "volume"}
+
+
+def test_no_volume_is_left_behind_by_close_a_container_removed_from_outside_or_a_killed_process(repo_tasks):
+    from gym_pdb.sandbox.docker import prune
+
+    spec = repo_spec(repo_tasks["inflection-0.5.1"])
+    assert spec is not None
+    sb = RepositorySandbox(image=spec.image, repo_path=spec.path)
+    client = sb.client
+    left = set()
+    try:
+        sb.checkout()
+        first = volumes_of(client, sb.container_id)
+        assert len(first) == 2  # the workspace (disk) and the support scripts (tmpfs)
+        client.api.remove_container(sb.container_id, force=True)  # without its volumes
+        sb.reset_workspace({})  # a new container; the old one's volumes removed on noticing
+        second = volumes_of(client, sb.container_id)
+        left |= first | second
+    finally:
+        sb.close()
+    assert not {v.name for v in client.volumes.list()} & left
+    # A process killed (no close, no atexit) with its container: prune removes the container and the volumes.
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED.format(image=spec.image, path=spec.path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        cid = child.stdout.readline().strip() if child.stdout else ""
+        assert cid, "the child made no sandbox"
+        volumes = volumes_of(client, cid)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    assert client.containers.get(cid).name in prune()
+    assert not {v.name for v in client.volumes.list()} & volumes
+
+
+KILLED = """
+import time
+from gym_pdb.sandbox.docker.repository import RepositorySandbox
+sb = RepositorySandbox(image={image!r}, repo_path={path!r}, labels={{"gym-pdb.test": "repository"}})
+sb.checkout()
+print(sb.container_id, flush=True)
+time.sleep(600)
+"""

@@ -84,7 +84,7 @@ def prune(all: bool = False, client: Any = None, log: Callable[[str], None] | No
     Containers of other hosts are kept unless ``all``. Pool containers
     (``gym-pdb.pool``) are not removed: their claims by dead processes (every
     claim with ``all``) are released and their workspaces emptied. Unused
-    gym-pdb workspace volumes are removed too.
+    gym-pdb workspace volumes of dead owners (of any owner with ``all``) are removed too.
 
     Args:
         all: act on every gym-pdb container, owner alive or not.
@@ -126,6 +126,9 @@ def prune(all: bool = False, client: Any = None, log: Callable[[str], None] | No
     except docker.errors.APIError:
         volumes = []
     for volume in volumes:
+        owner = (volume.get("Labels") or {}).get(LABEL_OWNER)
+        if not all and owner and owner_alive(owner) is not False:
+            continue  # its live owner removes it (one without the label predates them: removed if unused)
         try:
             client.api.remove_volume(volume["Name"])
             log(f"removed volume {volume['Name'][:12]}")

@@ -2,7 +2,7 @@
 
 The spec is where the isolation is: no network, memory (no swap), CPU and
 pids limits, a read-only root filesystem, size-limited tmpfs volumes for the
-workspace and the support scripts, a tmpfs /tmp, ``no-new-privileges``, and
+workspace (or a disk-backed local volume, ``workspace_volume``) and the support scripts, a tmpfs /tmp, ``no-new-privileges``, and
 every capability dropped but :data:`ROOT_CAPS`. Task code runs as a fresh
 unprivileged uid per container, so that the ``nproc`` limit is per sandbox.
 """
@@ -61,6 +61,9 @@ class ContainerSpec:
     workspace_bytes: int = 512 * 1024**2
     tmp_bytes: int = 256 * 1024**2
     labels: Mapping[str, str] = field(default_factory=dict)
+    #: The workspace on disk: the driver options of a local volume for it (``{}``: a folder under Docker's
+    #: data root, with no size quota). None: a tmpfs of ``workspace_bytes`` (counted against the memory limit).
+    workspace_volume: Mapping[str, str] | None = None
 
     def create_kwargs(self, name: str) -> dict[str, Any]:
         """The keyword arguments of ``client.containers.create`` for a container called ``name``."""
@@ -74,10 +77,19 @@ class ContainerSpec:
             **self.labels,
         }
 
+        # The volumes carry the container's own labels, so that housekeeping finds those a dead process left.
+        volume_labels = {k: labels[k] for k in (LABEL, LABEL_OWNER, LABEL_CREATED)}
+
         def tmpfs_volume(target: str, size: int, mode: str) -> Mount:
             # A volume, not a --tmpfs mount: the archive API cannot reach the latter on Docker < 25.
             opts = {"type": "tmpfs", "device": "tmpfs", "o": f"size={int(size)},mode={mode},nosuid,nodev"}
-            return Mount(target, None, type="volume", labels={LABEL: "1"}, driver_config=DriverConfig("local", opts))
+            return Mount(target, None, type="volume", labels=volume_labels, driver_config=DriverConfig("local", opts))
+
+        if self.workspace_volume is None:
+            workspace = tmpfs_volume(WORKDIR, self.workspace_bytes, "1777")
+        else:  # anonymous, so removed with the container (v=True); empty: nothing of the image copied in
+            config = DriverConfig("local", dict(self.workspace_volume))
+            workspace = Mount(WORKDIR, None, type="volume", no_copy=True, labels=volume_labels, driver_config=config)
 
         ulimits = [Ulimit(name="core", soft=0, hard=0)]
         for ulimit, value in (
@@ -106,7 +118,7 @@ class ContainerSpec:
             "read_only": True,
             "tmpfs": {"/tmp": f"rw,nosuid,nodev,size={int(self.tmp_bytes)},mode=1777"},
             "mounts": [
-                tmpfs_volume(WORKDIR, self.workspace_bytes, "1777"),
+                workspace,
                 tmpfs_volume(SUPPORT_DIR, 16 * 1024**2, "0755"),
             ],
             "ulimits": ulimits,
@@ -137,6 +149,8 @@ def create(client: Any, spec: ContainerSpec, uid: int, support: bytes) -> Contai
         mounts = client.api.inspect_container(container.id).get("Mounts") or []
         c.volumes = [m["Name"] for m in mounts if m.get("Type") == "volume" and m.get("Name")]
         c.upload(SUPPORT_DIR, support, clear=False)
+        if spec.workspace_volume is not None:  # a new local volume's folder is root's, mode 0755
+            c.control(f"chmod 1777 {WORKDIR}")
     except BaseException as exc:
         remove_container(client, container.id)
         if isinstance(exc, docker.errors.APIError):

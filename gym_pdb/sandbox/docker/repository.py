@@ -2,11 +2,18 @@
 
 The container is made from the task's image, with the isolation of every
 sandbox container (read-only root, no network, limits, a fresh uid). Its
-workspace volume (a tmpfs sized by ``workspace_bytes``, 2 GiB by default)
-gets a copy of the repository folder of the image but its ``.git`` (a tar
-pipe by the root control shell); the image's own folder stays untouched under the read-only
+workspace, on disk (an anonymous local volume, removed with the container;
+a tmpfs only on request, ``workspace_volume=None``), gets a copy of the
+repository folder of the image but its ``.git`` (a tar pipe by the root
+control shell); the image's own folder stays untouched under the read-only
 root and is the snapshot every reset restores from, so no ``git`` is needed
 in the image and no new container is made between episodes of one image.
+
+Why a volume at ``/workspace`` and not the image's folder made writable: a
+volume mounted over the repository's own path would hide the image's copy
+(Docker fills an empty volume from it once, then the snapshot is gone), and
+the container's writable layer cannot be had for one path while the rest of
+the root stays read-only (``read_only`` is the whole root filesystem).
 
 Ownership of the copy: folders are root's with the sticky bit (mode 1777,
 as in a small task's workspace), the repository's files the sandbox uid's,
@@ -24,6 +31,7 @@ import io
 import shlex
 import tarfile
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from gym_pdb.sandbox.base import SandboxError, safe_relpath
@@ -35,7 +43,9 @@ from gym_pdb.sandbox.warm import zygote_config
 
 STAMP = SUPPORT_DIR + "/.repo-stamp"
 MAX_RESTORE_PATHS = 200  # beyond this many changed paths, a reset copies the whole repository again
-DEFAULT_WORKSPACE_BYTES = 2 * 1024**3
+DEFAULT_WORKSPACE_BYTES = 2 * 1024**3  # the tmpfs's size, where the workspace is one
+#: The default ``workspace_volume``: a local volume on disk, with no driver options (no size quota).
+DISK: Mapping[str, str] = MappingProxyType({})
 #: Not copied into the workspace: version control (memory, and no tool reads it). The image keeps it.
 COPY_EXCLUDE = (".git",)
 MAX_MIRROR_BYTES = 1_000_000  # a text file larger than this is not mirrored on the host (view/grep skip it)
@@ -137,15 +147,26 @@ class RepositorySandbox(DockerSandbox):
     Args:
         image: the task's image.
         repo_path: the repository's folder in it.
-        workspace_bytes: the size of the workspace tmpfs (the copy of the repository and what runs write).
+        workspace_volume: the driver options of the local volume the workspace is (the copy of the
+            repository and what runs write): none by default, a folder under Docker's data root with no
+            size quota; ``{"size": "20G"}`` where that root is on xfs mounted with ``pquota`` (Docker 23+).
+            None: a tmpfs of ``workspace_bytes`` instead, counted against the container's memory limit.
+        workspace_bytes: the size of that tmpfs (2 GiB by default); unused on disk.
         kwargs: as for :class:`~gym_pdb.sandbox.docker.sandbox.DockerSandbox` (``limits``, ``cpus``...).
     """
 
     def __init__(
-        self, image: str, repo_path: str, workspace_bytes: int = DEFAULT_WORKSPACE_BYTES, **kwargs: Any
+        self,
+        image: str,
+        repo_path: str,
+        workspace_bytes: int = DEFAULT_WORKSPACE_BYTES,
+        workspace_volume: Mapping[str, str] | None = DISK,
+        **kwargs: Any,
     ) -> None:
         kwargs.pop("attach", None)  # a pool's containers run the sandbox image, not the task's
-        super().__init__(image=image, workspace_bytes=workspace_bytes, attach=False, **kwargs)
+        super().__init__(
+            image=image, workspace_bytes=workspace_bytes, workspace_volume=workspace_volume, attach=False, **kwargs
+        )
         self.repo_path = repo_path
         self.info.extra["repository"] = repo_path
         #: The entries of the pristine tree (path -> kind or sha256), known after the first checkout.
@@ -202,14 +223,21 @@ class RepositorySandbox(DockerSandbox):
 
         In a container that already holds it, only what changed since the last
         reset is put back (found as an eval's check finds it); otherwise, or when
-        much changed, or the protected files differ, a fresh copy.
+        much changed, or the protected files differ, a fresh copy. A container that
+        died since the last reset is replaced (its volumes removed).
         """
         self._check_open()
-        if self._c is not None and self._c.dead:
-            self._drop_container()
-            self.pristine = {}
-        if not self._restore_changes(readonly):
-            self.checkout(readonly)
+        for attempt in (0, 1):
+            if self._c is not None and self._c.dead:
+                self._drop_container()
+                self.pristine = {}
+            try:
+                if not self._restore_changes(readonly):
+                    self.checkout(readonly)
+                break
+            except SandboxError:
+                if attempt or self._c is None or not self._c.dead:
+                    raise  # died between episodes (removed, OOM-killed): a new one, transparently
         if not self.pristine:
             self.read_tree()
         locked = set(self.protected)

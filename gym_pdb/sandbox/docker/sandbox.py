@@ -63,6 +63,8 @@ class DockerSandbox(Sandbox):
             filter (``key`` or ``key=value``). Default: ``GYM_PDB_DOCKER_ATTACH``.
         cpus: CPU share (``nano_cpus``), default 1.0.
         workspace_bytes, tmp_bytes: sizes of the writable workspace and /tmp.
+        workspace_volume: put the workspace on disk, in a local volume with these driver options
+            (``{}``: no size quota); None (default): a tmpfs of ``workspace_bytes``.
         uid: the uid that runs task code (default: random, one per container).
         python: the interpreter in the image (found on PATH).
         labels: extra container labels.
@@ -86,6 +88,7 @@ class DockerSandbox(Sandbox):
         labels: Mapping[str, str] | None = None,
         create_timeout: float = 120.0,
         warm: bool = True,
+        workspace_volume: Mapping[str, str] | None = None,
     ) -> None:
         self.limits = limits or Limits()
         self.image = image or lifecycle.default_image()
@@ -93,6 +96,7 @@ class DockerSandbox(Sandbox):
         self.cpus = cpus
         self.workspace_bytes = workspace_bytes
         self.tmp_bytes = tmp_bytes
+        self.workspace_volume = dict(workspace_volume) if workspace_volume is not None else None
         self._fixed_uid = uid
         self.labels = dict(labels or {})
         self.create_timeout = create_timeout
@@ -156,7 +160,7 @@ class DockerSandbox(Sandbox):
 
     def _create(self) -> Container:
         spec = lifecycle.ContainerSpec(
-            self.image, self.limits, self.cpus, self.workspace_bytes, self.tmp_bytes, self.labels
+            self.image, self.limits, self.cpus, self.workspace_bytes, self.tmp_bytes, self.labels, self.workspace_volume
         )
         client = self.client
         return lifecycle.create(client, spec, self._new_uid(), lifecycle.support_tar(self._support))
