@@ -30,6 +30,7 @@ import ast
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -127,6 +128,18 @@ def parse_frame(text: str) -> tuple[str, int] | None:
     where = text.split(" in ", 1)[0]
     path, _, line = where.rpartition(":")
     return (os.path.basename(path), int(line)) if line.isdigit() else None
+
+
+def pdb_frame(text: str) -> tuple[str, int] | None:
+    """The last ``> /path/file.py(12)f()`` line of a pdb reply -> ('file.py', 12): the swe-pdb profile's
+    replies are pdb's own, and its info has no ``current_frame``."""
+    found = re.findall(r"^> (\S+?)\((\d+)\)", text, flags=re.MULTILINE)
+    return (os.path.basename(found[-1][0]), int(found[-1][1])) if found else None
+
+
+def reached_frame(step: tuple) -> tuple[str, int] | None:
+    """Where a ``c`` step stopped: from ``info['current_frame']``, else from the reply itself."""
+    return parse_frame(step[-1].get("current_frame", "")) or pdb_frame(step[0])
 
 
 _COPIES: list[Path] = []
@@ -255,7 +268,7 @@ def _gym_pdb_task(
     step(f"pdb cl {bp}")
     step(f"pdb b {bp}")
     reached = checks["c_reached"].setdefault(tid, [])
-    record("pdb_c", lambda: reached.append(parse_frame(step("pdb c")[-1]["current_frame"])),
+    record("pdb_c", lambda: reached.append(reached_frame(step("pdb c"))),
            setup=lambda: step("pdb start pytest test.py"))  # fmt: skip
     step("pdb start pytest test.py")
     step("pdb c")

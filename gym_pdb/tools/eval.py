@@ -18,8 +18,11 @@ from gym_pdb.verdict.result import EvalResult
 from gym_pdb.verdict.run import run_tests as run_task_tests
 
 
-def run_tests(ctx: ToolContext) -> EvalResult:
+def run_tests(ctx: ToolContext, synced: list[str] | None = None) -> EvalResult:
     """Run the episode's tests on the agent's files and judge them (expected tests, tampering, static flags).
+
+    ``synced``: the workspace holds the agent's files already, with this
+    evidence of tampering (``verdict.run.sync_workspace``); not for a repository task.
 
     The static check of the program reads only the host's copy of the files,
     so it runs in a thread while the sandbox runs the tests.
@@ -33,7 +36,7 @@ def run_tests(ctx: ToolContext) -> EvalResult:
     flags: list[list[str]] = []
     check = threading.Thread(target=lambda: flags.append(static.static_flags(program, tests)), daemon=True)
     check.start()
-    result = run_task_tests(ctx.sandbox, task, ctx.settings.timeouts, ctx.expected, ctx.workspace.files)
+    result = run_task_tests(ctx.sandbox, task, ctx.settings.timeouts, ctx.expected, ctx.workspace.files, synced)
     check.join()
     result.flags = flags[0] if flags else []
     return result

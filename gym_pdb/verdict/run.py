@@ -31,11 +31,14 @@ def run_tests(
     timeouts: Timeouts = DEFAULT_TIMEOUTS,
     expected: Expected | None = None,
     files: Mapping[str, str] | None = None,
+    synced: list[str] | None = None,
 ) -> EvalResult:
     """Run ``task``'s tests on the files in ``sandbox`` and judge the run.
 
     ``files``: what the workspace should hold (default: the task's own); the
-    workspace is made to hold exactly that first. ``expected``: the tests that
+    workspace is made to hold exactly that first, unless ``synced`` says the
+    caller did (``sync_workspace``'s evidence: another run may already be
+    writing caches into the workspace, which a second sync would remove). ``expected``: the tests that
     must pass (``verdict.expected``); without it, every collected test.
     A repository task runs its selected tests (``verdict.repo_run``).
     """
@@ -43,7 +46,10 @@ def run_tests(
         from gym_pdb.verdict.repo_run import run_repo_tests
 
         return run_repo_tests(sandbox, task, timeouts, expected, files)
-    evidence = sync_workspace(sandbox, task, task.files if files is None else files)
+    if synced is None:
+        evidence = sync_workspace(sandbox, task, task.files if files is None else files)
+    else:
+        evidence = list(synced)
     info = sandbox.info
     key = secrets.token_bytes(KEY_BYTES)
     args, env = eval_command(info.support_dir, info.workdir)

@@ -41,6 +41,13 @@ def test_function_params_picks_first_body_line_and_argument():
     assert cmp.parse_frame("") is None
 
 
+def test_reached_frame_reads_a_plain_pdb_reply_without_current_frame():
+    reply = "Pdb command output:\n> /w/pytest/__main__.py(5)<module>()\nFF\n> /w/config_code.py(6)__init__()\n-> x = 1\n"
+    assert cmp.reached_frame((reply, {})) == ("config_code.py", 6)  # the swe-pdb profile: the last frame line
+    assert cmp.reached_frame(("", {"current_frame": "a.py:3 in f()"})) == ("a.py", 3)
+    assert cmp.reached_frame(("FF\n2 failed", {"current_frame": ""})) is None
+
+
 def test_plan_finds_a_breakpoint_the_first_continue_reaches(plan):
     (task,) = plan
     assert task["entry"] == "config_code.py"

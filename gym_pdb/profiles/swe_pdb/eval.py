@@ -4,19 +4,24 @@ The reward still comes from gym-pdb's judged run (:func:`gym_pdb.tools.eval.run_
 the observation is a second, plain run of the release's test command
 (``entrypoint`` of its run configs, e.g. ``python -m pytest --tb=short -sq test.py``)
 with pytest's width set as SWE-PDB's terminal set it, so an eval in this
-profile runs the tests twice.
+profile runs the tests twice: at once, both on the agent's files
+(:func:`judged_and_observed`).
 """
 
 from __future__ import annotations
 
 import re
 import shlex
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import yaml
 
 from gym_pdb.profiles.swe_pdb.release import find_release
 from gym_pdb.tools.context import ToolContext
+from gym_pdb.tools.eval import run_tests
+from gym_pdb.verdict.result import EvalResult
+from gym_pdb.verdict.run import sync_workspace
 
 #: SWE-PDB's local terminal gave pytest this width (its COLUMNS default).
 COLUMNS = "200"
@@ -67,3 +72,22 @@ def shortened(output: str) -> str:
 
 def observation(ctx: ToolContext) -> str:
     return shortened(cleaned(raw_output(ctx)))
+
+
+def judged_and_observed(ctx: ToolContext) -> tuple[EvalResult, str]:
+    """gym-pdb's judged run (the verdict, the reward) and SWE-PDB's plain one (the observation), side by side.
+
+    The workspace is made to hold the agent's files once, before either starts,
+    so the plain run sees what it saw after the judged run's own sync, and the
+    judged run does not sync again (that would remove the caches the plain run
+    is writing: ``__pycache__``, ``.pytest_cache``). A repository task's run
+    stops the episode's processes first: there, one after the other.
+    """
+    if ctx.task.repo:
+        result = run_tests(ctx)
+        return result, observation(ctx)
+    evidence = sync_workspace(ctx.sandbox, ctx.task, ctx.workspace.files)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        plain = pool.submit(observation, ctx)
+        result = run_tests(ctx, synced=evidence)
+        return result, plain.result()

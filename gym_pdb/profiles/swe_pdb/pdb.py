@@ -59,14 +59,20 @@ class SwePdbSession:
         self.session: Session | None = None
 
     # -- the process ---------------------------------------------------------------
-    def get(self, ctx: ToolContext) -> Session:
+    def get(self, ctx: ToolContext, spawn: bool = True) -> Session:
+        """The episode's session, started on the eval command when it is new (unless not ``spawn``).
+
+        ``spawn=False`` is for a ``start`` that replaces the process at once: the
+        session SWE-PDB started at reset would be killed before anyone read it.
+        """
         if self.session is None or self.session.episode != ctx.episode:
             if self.session is not None:
                 self.stop(self.session)
             words = list(swe_eval.entrypoint())
             debug = " ".join(words).replace("python ", "python -m pdb ", 1)
             self.session = Session(ctx.episode, debug)
-            self.start(ctx, self.session)
+            if spawn:
+                self.start(ctx, self.session)
         return self.session
 
     @staticmethod
@@ -211,7 +217,8 @@ def build_entrypoint(runner: str, file: str) -> str | None:
 
 def call(state: SwePdbSession, ctx: ToolContext, command: str, runner: str | None, file: str | None) -> str:
     """One pdb call, answered as SWE-PDB's pdb tool answered it."""
-    s = state.get(ctx)
+    replaced = command.lower() == "start" and bool(runner and file) and build_entrypoint(runner or "", file or "") is not None
+    s = state.get(ctx, spawn=not replaced)
     from_gym_pdb(ctx, s)
     if command == "":
         return text("Empty commands")

@@ -21,10 +21,10 @@ from gym_pdb.profiles.swe_pdb.release import class_constants
 from gym_pdb.profiles.swe_pdb.templates import assigned, containing, render
 from gym_pdb.tools.base import ToolResult
 from gym_pdb.tools.context import ToolContext
-from gym_pdb.profiles.swe_pdb.eval import observation as eval_observation
+from gym_pdb.profiles.swe_pdb.eval import judged_and_observed
 from gym_pdb.profiles.swe_pdb.pdb import SwePdbSession
 from gym_pdb.profiles.swe_pdb.pdb import call as pdb_call
-from gym_pdb.tools.eval import EvalTool, run_tests
+from gym_pdb.tools.eval import EvalTool
 from gym_pdb.tools.grep import GrepTool
 from gym_pdb.tools.listdir import ListdirTool
 from gym_pdb.tools.pdb import PdbTool
@@ -249,8 +249,8 @@ class SwePdbEval(ReleaseSchema, EvalTool):
     release_class = ("gym/tools/eval.py", "EvalTool")
 
     def __call__(self, ctx: ToolContext) -> ToolResult:
-        result = run_tests(ctx)  # the verdict, and the reward, stay gym-pdb's
-        return ToolResult(eval_observation(ctx), eval=result)
+        result, shown = judged_and_observed(ctx)  # the verdict, and the reward, stay gym-pdb's
+        return ToolResult(shown, eval=result)
 
 
 @SWE_PDB_TOOLS.register
