@@ -15,6 +15,12 @@ ORIGIN := $(shell git config --get remote.origin.url 2>/dev/null)
 SHARED_DATA := $(firstword $(wildcard $(abspath $(CURDIR)/../shared/data/swe-pdb) \
 	$(if $(filter /%,$(ORIGIN)),$(abspath $(ORIGIN)/../shared/data/swe-pdb))))
 export GYM_PDB_DATA ?= $(SHARED_DATA)
+# SWE-PDB's agent framework (the swe-pdb profile reads its texts), found the same way.
+SWE_PDB_AGENT := $(firstword $(wildcard $(abspath $(CURDIR)/../shared/reference/swe-pdb-agent) \
+	$(if $(filter /%,$(ORIGIN)),$(abspath $(ORIGIN)/../shared/reference/swe-pdb-agent))))
+ifneq ($(SWE_PDB_AGENT),)
+export GYM_PDB_SWE_PDB_AGENT ?= $(SWE_PDB_AGENT)
+endif
 
 .PHONY: quickstart eval test bench venv
 

@@ -31,6 +31,16 @@ except FileNotFoundError:
         exit 1
     fi
 fi
+# SWE-PDB's agent framework, whose texts the swe-pdb profile's tests read: GYM_PDB_SWE_PDB_AGENT (make
+# points it at ../shared/reference/swe-pdb-agent when that folder is there), else the user cache.
+if ! "$venv/bin/python" -c 'from gym_pdb.profiles.swe_pdb.release import find_release; find_release()' 2>/dev/null; then
+    echo "The swe-pdb profile's tests need SWE-PDB's release; fetching it with gym-pdb download swe-pdb-agent..." >&2
+    if ! "$venv/bin/gym-pdb" download swe-pdb-agent; then
+        echo "No SWE-PDB release: set GYM_PDB_SWE_PDB_AGENT to a swe-pdb-agent folder (its debug_gym/ and scripts/)," \
+             "or run 'gym-pdb download swe-pdb-agent' where the network reaches GitHub." >&2
+        exit 1
+    fi
+fi
 # Lint and type-check first (configured in pyproject.toml); any finding fails.
 "$venv/bin/python" -m ruff check
 bash scripts/typecheck.sh "$venv/bin/python"
