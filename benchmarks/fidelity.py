@@ -111,7 +111,10 @@ def record(episodes: list[dict[str, Any]], venv: Path) -> list[dict[str, Any]]:
         # SWE-PDB's terminal runs `python` from PATH: gym-pdb's sandbox interpreter first, so that both sides run
         # the same Python and pytest (pdb shows pytest's own files); no network look-up of litellm's at import.
         path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-        env = {**os.environ, "PATH": path, "PYTHONPATH": "", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+        # Without CI markers: pytest prints whole assertion diffs where CI or BUILD_NUMBER is set, and gym-pdb's
+        # sandbox, whose side the recording is compared with, never passes them on.
+        outer = {k: v for k, v in os.environ.items() if k not in ("CI", "BUILD_NUMBER")}
+        env = {**outer, "PATH": path, "PYTHONPATH": "", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
         subprocess.run([str(python), str(REPO / "benchmarks" / "record_swe_pdb.py"), str(script_path), str(out)],
                        check=True, cwd=tmp, env=env)  # fmt: skip
         recorded: list[dict[str, Any]] = json.loads(out.read_text())

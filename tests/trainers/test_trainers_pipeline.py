@@ -47,9 +47,11 @@ def test_collect_sft_serve_eval(tokenizer, tmp_path, completion_only_lm_head):
     assert losses[-1] < losses[0] / 2, losses
 
     with serve(tmp_path / "sft") as base_url:
-        run = evaluate(base_url, str(tmp_path / "sft"), ENV, TASKS[:1], tmp_path / "eval", max_steps=2, max_tokens=48)
+        # One turn: the memorised one. What a random model writes after a tool response is noise, and
+        # transformers serve answers a <tool_call> whose arguments do not parse with HTTP 500 (README).
+        run = evaluate(base_url, str(tmp_path / "sft"), ENV, TASKS[:1], tmp_path / "eval", max_steps=1, max_tokens=48)
     result = score(run)
-    assert result.episodes == 1 and result.turns == 2
+    assert result.episodes == 1 and result.turns == 1
     # The served model's replies became tool calls that gym-pdb ran: the server parsed <tool_call> blocks.
     (row,) = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
     assert row["error"] == "", row["error"]
