@@ -30,6 +30,8 @@ OUTPUT_LIMIT = 1 << 20
 #: pdb's answers to a line it cannot stop at (SWE-PDB turned them into an invalid command).
 INVALID_LINE = ("End of file", "Blank or comment", "*** Blank or comment")
 LISTED_BREAKPOINT = re.compile(r"^\s*\d+\s+breakpoint\s+keep\s+yes\s+at\s+(.+):(\d+)$")
+#: Commands after which pdb's current frame is the one before.
+STILL = ("b", "break", "p", "pp")
 DEF_LINE = re.compile(r"^\s*(async\s+)?def\s+\w+\s*\([^)]*\)\s*(->\s*[^:]+)?\s*:")
 CLASS_LINE = re.compile(r"^\s*class\s+\w+.*:\s*$")
 
@@ -87,9 +89,7 @@ class SwePdbSession:
 
     def start(self, ctx: ToolContext, s: Session) -> str:
         self.stop(s)
-        words = shlex.split(s.entrypoint)
-        if words[0] == "python":
-            words[0] = ctx.sandbox.info.python
+        words = launch(ctx, shlex.split(s.entrypoint))
         try:
             s.process = ctx.sandbox.spawn(words, env={"COLUMNS": swe_eval.COLUMNS})
         except SandboxError as exc:
@@ -130,20 +130,36 @@ class SwePdbSession:
         s.frame_file = path
         return path
 
-    def update_breakpoints(self, ctx: ToolContext, s: Session) -> None:
+    def update_breakpoints(self, ctx: ToolContext, s: Session) -> str:
+        """The breakpoints as pdb lists them (``b``) into the session; returns the listing."""
         found: dict[tuple[str, int], str] = {}
-        for line in self.ask(ctx, s, "b").splitlines():
+        listing = self.ask(ctx, s, "b")
+        for line in listing.splitlines():
             match = LISTED_BREAKPOINT.match(line)
             if match:
                 found[(match[1], int(match[2]))] = f"b {match[1]}:{match[2]}"
         s.breakpoints = found
         sync_breakpoints(ctx, s)
+        return listing
 
     def listed(self, s: Session) -> str:
         """The breakpoints as SWE-PDB's env listed them, sorted by file and line."""
         if not s.breakpoints:
             return render(containing("gym/envs/env.py", "RepoEnv.current_breakpoints", "No breakpoints"), {})
         return "\n".join(f"line {line} in {path}" for path, line in sorted(s.breakpoints))
+
+
+def launch(ctx: ToolContext, words: list[str]) -> list[str]:
+    """The argv that runs ``words`` in the sandbox: ``python -m pdb ARGS`` through ``support/lazy_pdb.py``.
+
+    That script is ``python -m pdb`` but for a ``c`` run untraced until the
+    workspace's code first runs (pytest's start and collection): the same
+    stops, stack and output, without bdb's trace function on every call before.
+    """
+    info = ctx.sandbox.info
+    if words[:3] == ["python", "-m", "pdb"]:
+        return [info.python, f"{info.support_dir.rstrip('/')}/lazy_pdb.py", *words[3:]]
+    return [info.python, *words[1:]] if words[:1] == ["python"] else words
 
 
 def sync_breakpoints(ctx: ToolContext, s: Session) -> None:
@@ -233,7 +249,7 @@ def call(state: SwePdbSession, ctx: ToolContext, command: str, runner: str | Non
     if not state.running(s):
         return text("is not running")
     env = environment(state, s)
-    success, output = True, ""
+    success, output, listing = True, "", None
     words = command.split()
     if command in ("b", "break"):
         output = render(containing(PDB, "PDBTool.use", "Breakpoints:\n", nth=2), {"environment": env})
@@ -256,7 +272,7 @@ def call(state: SwePdbSession, ctx: ToolContext, command: str, runner: str | Non
         else:
             output = text("Pdb command output:\n", pdb_out=pdb_out)
             if state.running(s):
-                state.update_breakpoints(ctx, s)
+                listing = state.update_breakpoints(ctx, s)
             else:
                 output += text("Pdb quit.")
     if not success:
@@ -264,16 +280,18 @@ def call(state: SwePdbSession, ctx: ToolContext, command: str, runner: str | Non
     obs = f"{warning}\n{output.strip()}\n" if warning else f"{output.strip()}\n"
     if state.running(s):
         previous = s.frame_file
-        current = state.frame(ctx, s)
-        listing = state.ask(ctx, s, "l .") if auto_list(ctx) and words[0] == "c" else ""
+        # pdb's frame stays where it was after these (a ``p`` runs with tracing off), and so does the
+        # listing of breakpoints after ``update_breakpoints``: neither is asked for again.
+        current = previous if words[0] in STILL or command.startswith("print(") else state.frame(ctx, s)
+        context = state.ask(ctx, s, "l .") if auto_list(ctx) and words[0] == "c" else ""
         if words[0] == "b" and len(words) > 1:
-            every = state.ask(ctx, s, "b")
+            every = listing if listing is not None else state.ask(ctx, s, "b")
             if every:
                 obs += render(containing(PDB, "PDBTool.use", "All breakpoints:"), {"all_breakpoints": every})
         if current and current != previous:
             obs += render(containing(PDB, "PDBTool.use", "Current frame:"), {"current_frame": current})
-        if listing:
-            obs += text("\nContext around the current frame", indented_output=indent_first_line(listing))
+        if context:
+            obs += text("\nContext around the current frame", indented_output=indent_first_line(context))
     return obs
 
 

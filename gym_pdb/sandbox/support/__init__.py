@@ -11,7 +11,7 @@ from typing import Sequence
 SUPPORT_SCRIPTS = (
     "pdb_driver.py", "eval_plugin.py", "records.py", "guard.py", "prepared_eval.py", "pytest.ini",
     "zygote.py", "warmup.py", "forkserver.py", "channels.py", "prepared_host.py", "pyrun.py",
-    "trace_calls.py", "trace_monitor.py",
+    "trace_calls.py", "trace_monitor.py", "lazy_pdb.py",
 )  # fmt: skip
 
 #: pytest plugins that only serve command-line options an eval never passes (cacheprovider would

@@ -98,17 +98,18 @@ def blocked_plugins(args: Iterable[str]) -> set[str]:
     return blocked
 
 
-def prebuild_pytest_config(blocked: set[str]) -> None:
+def prebuild_pytest_config(*blocked_sets: set[str]) -> None:
     """Register pytest's built-in plugins once, here, for the first pytest run of each child.
 
     A pytest run starts by building its plugin manager and registering some
     thirty built-in plugins (their hooks and command-line options: ~9 ms)
     before it reads its arguments; only ``-p no:NAME`` changes that step. So
-    a config with that step done, for the plugins the sandbox's pytest runs
-    block (the eval's and the pdb driver's), is built here, and pytest's
-    ``get_config`` gives it to a child's first run that blocks the same ones,
-    with the run's own invocation (arguments, plugins, folder). Any other run
-    builds its own, as pytest does.
+    a config with that step done is built here for each set of plugins in
+    ``blocked_sets`` (the eval's and the pdb driver's block some; a plain
+    ``pytest`` run, such as the swe-pdb profile's pdb and plain eval, none),
+    and pytest's ``get_config`` gives it to a child's first run if that blocks
+    the same ones, with the run's own invocation (arguments, plugins,
+    folder). Any other run builds its own, as pytest does.
     """
     try:
         import pathlib
@@ -117,21 +118,19 @@ def prebuild_pytest_config(blocked: set[str]) -> None:
     except ImportError:
         return
     original = pytest_config.get_config
-    try:
-        prebuilt = [original(["-p" + "no:" + name for name in sorted(blocked)])]
-    except Exception:
-        return
+    prebuilt: dict[frozenset[str], Any] = {}
+    for blocked in blocked_sets:
+        try:
+            prebuilt[frozenset(blocked)] = original(["-p" + "no:" + name for name in sorted(blocked)])
+        except Exception:
+            continue
 
     def get_config(args: Any = None, plugins: Any = None, **kwargs: Any) -> Any:
         prog = kwargs.pop("prog", None)  # pytest >= 9: the name in usage messages
-        parser = getattr(prebuilt[0], "_parser", None) if prebuilt else None
-        if (
-            prebuilt
-            and not kwargs
-            and blocked_plugins(args or ()) == blocked
-            and (prog is None or isinstance(getattr(type(parser), "prog", None), property))
-        ):
-            config = prebuilt.pop()
+        config = prebuilt.pop(frozenset(blocked_plugins(args or ())), None)
+        prebuilt.clear()  # the first run's only: a later one starts from what the first left
+        parser = getattr(config, "_parser", None)
+        if config is not None and not kwargs and (prog is None or isinstance(getattr(type(parser), "prog", None), property)):
             if prog is not None and parser is not None:
                 parser.prog = prog
             config.invocation_params = pytest_config.Config.InvocationParams(

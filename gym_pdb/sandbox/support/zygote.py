@@ -67,7 +67,8 @@ def main() -> None:
         warmup.warm_up()
     compiled = pyrun.compile_support_scripts(os.path.dirname(os.path.realpath(__file__)))
     if config.get("prepared_eval"):
-        warmup.prebuild_pytest_config(warmup.blocked_plugins(config["prepared_eval"]["argv"]))
+        # The eval's (and gym-pdb's pdb's) plugin set, and none: a plain pytest (the swe-pdb profile's).
+        warmup.prebuild_pytest_config(warmup.blocked_plugins(config["prepared_eval"]["argv"]), set())
     gc.collect()
     gc.freeze()
     prepared = start_prepared_eval(config)
