@@ -12,9 +12,10 @@ them are those of a plain run, so ``where`` and tracebacks are the same), with
 one change: a ``continue`` whose breakpoints all lie in workspace files, given
 while no code of the workspace has run in this process, turns tracing off,
 and an audit hook turns pdb's trace function back on (``sys.settrace``) at the
-``exec`` of the first code object of a workspace file (the import of
-``conftest.py``, the test module, or the script), before that code's first
-frame starts. From there on the run is traced as pdb traces it.
+``exec`` of the first code object that may be the workspace's (any file but
+the interpreter's own and pseudo-files: pytest's import of ``conftest.py`` or
+the test module, or the script), before that code's first frame starts. From
+there on the run is traced as pdb traces it.
 
 What is skipped cannot change what pdb shows: in ``continue`` mode pdb stops
 only on a breakpoint's line, and its trace function gives no local trace to a
@@ -40,25 +41,47 @@ import types
 from typing import Any
 
 WORKDIR = os.path.normcase(os.path.abspath(os.getcwd()))
-#: Whether code compiled from a workspace file has been executed in this process.
+#: Folders whose code is surely not the workspace's: the interpreter's (stdlib, site-packages) and this one.
+FOREIGN = tuple(
+    {
+        os.path.normcase(os.path.abspath(folder)).rstrip(os.sep) + os.sep
+        for folder in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, os.path.dirname(__file__))
+    }
+)
+#: Whether code that may be the workspace's (see ``foreign``) has been executed in this process.
 _workspace_ran = False
 #: (debugger, thread id) of a ``continue`` running untraced, until workspace code runs.
 _deferred: list[tuple[bdb.Bdb, int]] = []
 
 
+def pseudo(filename: str) -> bool:
+    return filename.startswith("<") and filename.endswith(">")
+
+
 def in_workspace(filename: str) -> bool:
-    """Whether ``filename`` (a code object's or a breakpoint's) is a file under the workspace."""
-    if filename.startswith("<") and filename.endswith(">"):
-        return False
-    return os.path.normcase(os.path.abspath(filename)).startswith(WORKDIR + os.sep)
+    """Whether a breakpoint's ``filename`` is a file under the workspace."""
+    return not pseudo(filename) and os.path.normcase(os.path.abspath(filename)).startswith(WORKDIR + os.sep)
+
+
+def foreign(filename: str) -> bool:
+    """Whether code compiled from ``filename`` is surely not the workspace's (any other arms pdb's tracing).
+
+    A pseudo-file (``<frozen ...>``, ``<string>``) or a file of the
+    interpreter's: code of any other file, say a workspace file reached
+    through a symbolic link, counts as the workspace's.
+    """
+    if pseudo(filename):
+        return True
+    path = os.path.normcase(os.path.abspath(filename))
+    return path.startswith(FOREIGN) and not path.startswith(WORKDIR + os.sep)
 
 
 def audit(event: str, args: tuple[Any, ...]) -> None:
-    """At the first ``exec`` of workspace code, pdb's tracing back on for the frame it starts."""
+    """At the first ``exec`` of code that may be the workspace's, pdb's tracing back on for the frame it starts."""
     global _workspace_ran
     if event != "exec" or _workspace_ran or not args or not isinstance(args[0], types.CodeType):
         return
-    if not in_workspace(args[0].co_filename):
+    if foreign(args[0].co_filename):
         return
     _workspace_ran = True
     if _deferred:
@@ -92,7 +115,7 @@ def set_continue(self: bdb.Bdb) -> None:
     original_set_continue(self)
     if not self.breaks or _workspace_ran or nested(self):
         return
-    if not all(in_workspace(filename) for filename in self.breaks):
+    if (WORKDIR + os.sep).startswith(FOREIGN) or not all(map(in_workspace, self.breaks)):
         return
     _deferred.append((self, threading.get_ident()))
     sys.settrace(None)
