@@ -11,6 +11,7 @@ tool, the share of observations equal after the normalisations of
     python benchmarks/fidelity.py [--profile swe-pdb] [--venv /work/venv-swepdb]
     python benchmarks/fidelity.py --record tests/profiles/data/swe_pdb_oracle.json   # refresh the fixture
     python benchmarks/fidelity.py --recording tests/profiles/data/swe_pdb_oracle.json  # compare with a recording
+    python benchmarks/fidelity.py --add-system-prompts tests/profiles/data/swe_pdb_oracle.json  # its agents' prompts
 """
 
 from __future__ import annotations
@@ -100,8 +101,11 @@ def script(data_dir: Path, release: Path) -> list[dict[str, Any]]:
     return episodes
 
 
-def record(episodes: list[dict[str, Any]], venv: Path) -> list[dict[str, Any]]:
-    """Run ``episodes`` in SWE-PDB's environment (its own venv) and return the recording."""
+def record(episodes: list[dict[str, Any]], venv: Path, system_prompts_only: bool = False) -> list[dict[str, Any]]:
+    """Run ``episodes`` in SWE-PDB's environment (its own venv) and return the recording.
+
+    ``system_prompts_only``: ``episodes`` is a recording; add SWE-PDB's agents' system prompts to it, as it is.
+    """
     python = venv / "bin" / "python"
     if not python.exists():
         raise SystemExit(f"no SWE-PDB venv at {venv}: bash benchmarks/setup_swe_pdb.sh")
@@ -115,7 +119,8 @@ def record(episodes: list[dict[str, Any]], venv: Path) -> list[dict[str, Any]]:
         # sandbox, whose side the recording is compared with, never passes them on.
         outer = {k: v for k, v in os.environ.items() if k not in ("CI", "BUILD_NUMBER")}
         env = {**outer, "PATH": path, "PYTHONPATH": "", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-        subprocess.run([str(python), str(REPO / "benchmarks" / "record_swe_pdb.py"), str(script_path), str(out)],
+        mode = ["--system-prompts"] if system_prompts_only else []
+        subprocess.run([str(python), str(REPO / "benchmarks" / "record_swe_pdb.py"), *mode, str(script_path), str(out)],
                        check=True, cwd=tmp, env=env)  # fmt: skip
         recorded: list[dict[str, Any]] = json.loads(out.read_text())
         return recorded
@@ -151,8 +156,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--venv", default=os.environ.get("SWE_PDB_VENV", "/work/venv-swepdb"))
     parser.add_argument("--record", metavar="FIXTURE", help="write SWE-PDB's observations to this JSON file and stop")
     parser.add_argument("--recording", metavar="FIXTURE", help="compare with a recording instead of running SWE-PDB")
+    parser.add_argument(
+        "--add-system-prompts", metavar="FIXTURE", help="add SWE-PDB's agents' system prompts to a recording and stop"
+    )
     args = parser.parse_args(argv)
     data_dir = resolve_suite_dir("debugbench").parent
+    if args.add_system_prompts:
+        fixture = Path(args.add_system_prompts)
+        recording = record(json.loads(fixture.read_text()), Path(args.venv), system_prompts_only=True)
+        fixture.write_text(json.dumps(recording, indent=1, ensure_ascii=False) + "\n")
+        print(f"{2 * len(recording)} system prompts of SWE-PDB's agents in {fixture}")
+        return 0
     if args.recording:
         recording = json.loads(Path(args.recording).read_text())
     else:

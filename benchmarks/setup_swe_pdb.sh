@@ -28,7 +28,7 @@ if [ -z "$SRC" ] || [ ! -f "$SRC/debug_gym/gym/envs/env.py" ]; then
 fi
 
 check() {
-    "$VENV/bin/python" -c 'import debug_gym.gym.envs, debug_gym.gym.tools' 2>/dev/null
+    "$VENV/bin/python" -c 'import debug_gym.gym.envs, debug_gym.gym.tools, debug_gym.agents.debug_agent' 2>/dev/null
 }
 
 if [ -x "$VENV/bin/python" ] && check; then
@@ -65,7 +65,9 @@ cp -r "$SRC/." "$BUILD/"
     "datasets==2.19.0" "docker==7.1.0" "pyyaml==6.0.2" "pytest==8.3.5" "pytest-timeout==2.4.0" "rich==14.0.0" \
     "jinja2==3.1.6" "pandas==2.3.3" numpy requests tenacity termcolor gitignore_parser kubernetes \
     `# what swebench and swesmith import when debug_gym.gym is imported` \
-    unidiff ghapi python-dotenv tqdm GitPython beautifulsoup4 tree-sitter tree-sitter-go astor modal litellm
+    unidiff ghapi python-dotenv tqdm GitPython beautifulsoup4 tree-sitter tree-sitter-go astor modal litellm \
+    `# what its agents' LLM clients import (record_swe_pdb.py builds their system prompts); no torch` \
+    "transformers==4.57.3" openai tiktoken
 SITE="$("$VENV/bin/python" -c 'import debug_gym, os; print(os.path.dirname(debug_gym.__file__))')"
 if [ ! -f "$SITE/gym/envs/editbench.py" ]; then
     cat >"$SITE/gym/envs/editbench.py" <<'PY'

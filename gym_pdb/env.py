@@ -193,6 +193,17 @@ class PDBEnv(gym.Env):
             return list(self.tools)
         return self.tool_schedule.available(self.tools, self._tool_calls, self._steps)
 
+    def system_prompt(self, agent: str = "") -> str | None:
+        """The profile's system message for ``agent`` (its name) in the episode under way; None: the agent's own.
+
+        Raises:
+            gymnasium.error.ResetNeeded: before the first reset.
+        """
+        if self.profile.system_prompt is None:
+            return None
+        ctx, task = self._episode()
+        return self.profile.system_prompt(task, agent, ctx.sandbox.info.workdir, list(self.tools))
+
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         super().reset(seed=seed)
         options = options or {}

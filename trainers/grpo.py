@@ -24,7 +24,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ from trl import GRPOConfig, ModelConfig, TrlParser, get_peft_config
 
 from gym_pdb.sandbox.kinds import sandbox_factory, sandbox_kinds
 from gym_pdb.profiles import get_profile
+from gym_pdb.tasks.task import Task
 from gym_pdb.tools import DEFAULT_TOOLS
 from gym_pdb.tools.schedule import ToolSchedule
 
@@ -47,12 +48,18 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: The working folder that a row's system prompt names, where the profile's does (SWE-PDB's tree): the docker
+#: sandbox's (``gym_pdb.sandbox.docker.protocol.WORKDIR``, not imported here: that package needs the Docker client).
+ROW_WORKDIR = "/workspace"
+
 __all__ = [
     "GRPOTaskArguments",
     "PDBGRPOConfig",
     "PDBGRPOTrainer",
     "build_grpo_trainer",
     "task_dataset",
+    "profile_system_prompt",
+    "rows_system_prompt",
     "main",
 ]
 
@@ -127,7 +134,13 @@ class GRPOTaskArguments:
             "is answered with when it unlocks."
         },
     )
-    system_prompt: str = field(default=SYSTEM_PROMPT, metadata={"help": "System message of every episode."})
+    system_prompt: str | None = field(
+        default=None,
+        metadata={
+            "help": "System message of every episode; empty: none. Default: the profile's for each task (`swe-pdb`: "
+            "SWE-PDB's agent's, whose tree names /workspace), else gym-pdb's debug prompt."
+        },
+    )
     enable_thinking: bool | None = field(default=None, metadata={"help": "Qwen3 thinking (default: the template's)."})
     tool_workers: int = field(default=32, metadata={"help": "Threads running episodes' tool calls; 0: sequential."})
     env_kwargs: str | None = field(
@@ -143,13 +156,39 @@ class GRPOTaskArguments:
         ToolSchedule.parse(self.tool_schedule)  # a ValueError that says what is wrong with it
 
 
-def task_dataset(task_ids: Sequence[str], system_prompt: str | None = SYSTEM_PROMPT) -> Dataset:
-    """GRPO rows: a conversational prompt whose user turn the environment fills in, and the task id."""
+def task_dataset(task_ids: Sequence[str], system_prompt: str | Callable[[str], str] | None = SYSTEM_PROMPT) -> Dataset:
+    """GRPO rows: a conversational prompt whose user turn the environment fills in, and the task id.
+
+    ``system_prompt``: the system message of every row, or a function of the task id that makes each row's.
+    """
     from datasets import Dataset
 
-    head = [{"role": "system", "content": system_prompt}] if system_prompt else []
-    prompt = head + [{"role": "user", "content": ""}]
-    return Dataset.from_dict({"prompt": [prompt] * len(task_ids), "task_id": list(task_ids)})
+    def prompt(task_id: str) -> list[dict[str, str]]:
+        system = system_prompt(task_id) if callable(system_prompt) else system_prompt
+        return ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": ""}]
+
+    return Dataset.from_dict({"prompt": [prompt(t) for t in task_ids], "task_id": list(task_ids)})
+
+
+def profile_system_prompt(tasks: Mapping[str, Task], profile: str, tools: Sequence[str]) -> Callable[[str], str] | None:
+    """Each task's system message in ``profile`` (by task id), or None where the profile has none.
+
+    The rows are made before any sandbox: the tree that SWE-PDB's prompt shows names the docker sandbox's
+    working folder (a local sandbox's is a fresh temporary folder per env, as SWE-PDB's was).
+    """
+    hook = get_profile(profile).system_prompt
+    if hook is None:
+        return None
+    offered = list(tools)
+    return lambda task_id: hook(tasks[task_id], "", ROW_WORKDIR, offered)
+
+
+def rows_system_prompt(task_args: GRPOTaskArguments, tasks: Mapping[str, Task]) -> str | Callable[[str], str]:
+    """The rows' system message: the one set, else the profile's for each task (not with remote envs), else gym-pdb's."""
+    if task_args.system_prompt is not None:
+        return task_args.system_prompt
+    per_task = None if task_args.remote else profile_system_prompt(tasks, task_args.profile, task_args.tools)
+    return per_task or SYSTEM_PROMPT
 
 
 class PDBGRPOTrainer(ParallelToolCalls):
@@ -178,8 +217,9 @@ def build_grpo_trainer(
     eval_keys: list[str] = []
     if eval_tasks:
         index, eval_keys = load_tasks(eval_tasks, task_args.data_dir, index, remote=remote)
-    train_dataset = task_dataset(train_keys, task_args.system_prompt).shuffle(seed=task_args.shuffle_seed)
-    eval_dataset = task_dataset(eval_keys, task_args.system_prompt) if eval_keys else None
+    system = rows_system_prompt(task_args, index)
+    train_dataset = task_dataset(train_keys, system).shuffle(seed=task_args.shuffle_seed)
+    eval_dataset = task_dataset(eval_keys, system) if eval_keys else None
     if eval_dataset is None and args.eval_strategy != "no":
         args.eval_strategy = "no"
     if task_args.enable_thinking is not None:

@@ -49,8 +49,14 @@ class DebugSubagentAgent(LLMAgent):
     tools = MAIN_TOOLS
     prompt = SUBAGENT_MAIN_PROMPT
 
-    def __init__(self, llm: LLMConfig | ChatClient | None = None, subagent_model: str | None = None, subagent_steps: int = 15):
-        super().__init__(llm)
+    def __init__(
+        self,
+        llm: LLMConfig | ChatClient | None = None,
+        subagent_model: str | None = None,
+        subagent_steps: int = 15,
+        system_prompt: str | None = None,
+    ):
+        super().__init__(llm, system_prompt)
         if subagent_steps < 1:
             raise ValueError("subagent_steps must be at least 1")
         if subagent_model and subagent_model != self.config.model:

@@ -55,26 +55,28 @@ class ExpertAgent(Agent):
     """Replays a task's gold fix through the pdb workflow (needs ``Task.gold_files``).
 
     ``mode="trace"``: through the trace tool instead of pdb (its tools: the
-    rewrite-only ones and ``trace``).
+    rewrite-only ones and ``trace``). ``system_prompt`` replaces the debug
+    agent's, e.g. to collect trajectories with the prompt a model will be run with.
     """
 
     name = "expert"
     tools: tuple[str, ...] = DEFAULT_TOOLS
     model = "scripted"
 
-    def __init__(self, max_continues: int = 3, mode: str = "pdb"):
+    def __init__(self, max_continues: int = 3, mode: str = "pdb", system_prompt: str | None = None):
         if mode not in MODES:
             raise ValueError(f"the expert's mode is one of {', '.join(MODES)}, not {mode!r}")
         self.mode = mode
         if mode == "trace":
             self.tools = (*REWRITE_ONLY_TOOLS, "trace")
         self.max_continues = max_continues
+        self._system_prompt = system_prompt
         self._script: Generator[Turn, str, None] | None = None
         self._started = False
         self._calls = 0
 
     def system_prompt(self) -> str:
-        return DEBUG_SYSTEM_PROMPT
+        return DEBUG_SYSTEM_PROMPT if self._system_prompt is None else self._system_prompt
 
     def reset(self, task: Task, observation: str) -> None:
         if not has_gold_fix(task):

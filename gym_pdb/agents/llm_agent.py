@@ -14,12 +14,17 @@ REPLY_RESERVE = 4096
 
 
 class LLMAgent(Agent):
-    """Asks a chat model for each turn; the subclasses set the prompt and tools."""
+    """Asks a chat model for each turn; the subclasses set the prompt and tools.
+
+    ``system_prompt`` replaces the subclass's prompt (a model fine-tuned with another one is run with it).
+    """
 
     name = "llm_agent"
     prompt = ""
 
-    def __init__(self, llm: LLMConfig | ChatClient | None = None):
+    def __init__(self, llm: LLMConfig | ChatClient | None = None, system_prompt: str | None = None):
+        if system_prompt is not None:
+            self.prompt = system_prompt
         self.client = llm if isinstance(llm, ChatClient) else ChatClient(llm or LLMConfig())
         self.config = self.client.config
         self.enable_thinking = bool(self.config.enable_thinking)

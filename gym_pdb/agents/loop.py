@@ -90,11 +90,11 @@ def run_episode(
     episode.original_files = dict(task.files)
     episode.gold_files = dict(task.gold_files) if task.gold_files else None
     episode.tools = pdb_env.tools_schema()
-    episode.messages = [
-        {"role": "system", "content": agent.system_prompt()},
-        {"role": "user", "content": observation},
-    ]
     try:
+        episode.messages = [
+            {"role": "system", "content": system_message(pdb_env, agent)},
+            {"role": "user", "content": observation},
+        ]
         agent.reset(task, observation)
         agent.attach(pdb_env)
         _play(env, agent, episode, max_steps, max_no_call, on_turn, hide_locked)
@@ -107,6 +107,13 @@ def run_episode(
     episode.final_files = workspace_files(env)
     episode.timings["wall"] = time.perf_counter() - start
     return episode
+
+
+def system_message(env: PDBEnv, agent: Agent) -> str:
+    """The env's profile's system prompt for ``agent`` where it has one (``swe-pdb``: SWE-PDB's), else the agent's."""
+    profile_prompt = getattr(env, "system_prompt", None)  # a remote env has no profile
+    prompt = profile_prompt(agent.name) if profile_prompt is not None else None
+    return prompt if prompt is not None else agent.system_prompt()
 
 
 def _pdb_env(env: gym.Env) -> PDBEnv:

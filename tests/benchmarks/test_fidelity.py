@@ -39,3 +39,6 @@ def test_a_fresh_recording_equals_the_fixture(data_dir, monkeypatch):
     assert fresh["calls"] == kept["calls"] and fresh["instructions"] == kept["instructions"]
     for i, (new, old) in enumerate(zip(fresh["observations"], kept["observations"], strict=True)):
         assert normalize(new, fresh["workdir"]) == normalize(old, kept["workdir"]), i
+    for agent, prompt in kept["system_prompts"].items():  # its agents' system prompts too
+        made = fresh["system_prompts"][agent]
+        assert normalize(made["content"], made["workdir"]) == normalize(prompt["content"], prompt["workdir"]), agent

@@ -59,3 +59,24 @@ def test_an_episode_in_the_swe_pdb_profile():
         assert "1 failed" in episode.eval() and episode.get_reward() == 0.0
     finally:
         episode._close()
+
+
+def test_grpo_rows_get_the_profiles_system_prompt():
+    import json
+
+    from gym_pdb.profiles.swe_pdb.normalize import normalize
+    from trainers.env import SYSTEM_PROMPT, load_tasks
+    from trainers.grpo import ROW_WORKDIR, GRPOTaskArguments, rows_system_prompt, task_dataset
+
+    recorded = json.loads((REPO / "tests" / "profiles" / "data" / "swe_pdb_oracle.json").read_text())[0]
+    index, keys = load_tasks(f"PDB-{recorded['suite']}-v0:{recorded['task']}", SHARED_DATA)
+    tools = list(get_profile("swe-pdb").default_tools)
+    system = rows_system_prompt(GRPOTaskArguments(profile="swe-pdb", tools=tools), index)
+    row = task_dataset(keys, system)[0]
+    theirs = recorded["system_prompts"]["debug_agent"]  # SWE-PDB's debug agent's, its tree naming ROW_WORKDIR
+    assert normalize(row["prompt"][0]["content"], ROW_WORKDIR) == normalize(theirs["content"], theirs["workdir"])
+    assert row["prompt"][1] == {"role": "user", "content": ""} and row["task_id"] == keys[0]
+    # Set explicitly, it is kept (empty: no system message); in gym-pdb's profile, gym-pdb's debug prompt.
+    assert rows_system_prompt(GRPOTaskArguments(profile="swe-pdb", tools=tools, system_prompt="mine"), index) == "mine"
+    assert task_dataset(keys, rows_system_prompt(GRPOTaskArguments(system_prompt=""), index))[0]["prompt"][0]["role"] == "user"
+    assert rows_system_prompt(GRPOTaskArguments(), index) == SYSTEM_PROMPT

@@ -83,17 +83,17 @@ def render(node: ast.expr, values: dict[str, Any], branch: bool = True) -> str:
             if isinstance(part, ast.Constant):
                 parts.append(str(part.value))
             elif isinstance(part, ast.FormattedValue):
-                value = _evaluate(part.value, values)
+                value = evaluate(part.value, values)
                 spec = render(part.format_spec, values) if part.format_spec is not None else ""
                 parts.append(repr(value) if part.conversion == ord("r") else format(value, spec))
         return "".join(parts)
-    return str(_evaluate(node, values))
+    return str(evaluate(node, values))
 
 
 _COMPILED: dict[int, tuple[ast.expr, Any]] = {}
 
 
-def _evaluate(expr: ast.expr, values: dict[str, Any]) -> Any:
+def evaluate(expr: ast.expr, values: dict[str, Any]) -> Any:
     cached = _COMPILED.get(id(expr))
     if cached is None or cached[0] is not expr:  # the nodes live as long as the cached parse: compile each once
         cached = _COMPILED[id(expr)] = (expr, compile(ast.Expression(body=expr), "<swe-pdb text>", "eval"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from gym_pdb.profiles.swe_pdb.release import class_constants
@@ -89,7 +90,7 @@ class SwePdbView(ReleaseSchema, ViewTool):
             message = f"`{new_file}` does not exist or is not in the working directory `{ctx.sandbox.info.workdir}`."
             return ToolResult(render(containing(VIEW, "ViewTool.use", "View failed"), {"e": message}))
         if folder:
-            return ToolResult(tree(ctx, rel, folder))
+            return ToolResult(tree(ctx.sandbox.info.workdir, rel, folder))
         file_lines = ws.files[rel].splitlines()
         if not file_lines:
             return ToolResult(render(containing(VIEW, "ViewTool.use", "is empty"), {"new_file": new_file}))
@@ -130,9 +131,12 @@ def numbered(code: str, first: int, breaks: set[int]) -> str:
     )
 
 
-def tree(ctx: ToolContext, rel: str, paths: list[str]) -> str:
-    """A folder one level deep, as SWE-PDB's view showed it (``tree``'s ASCII form)."""
-    root = ctx.sandbox.info.workdir.rstrip("/") + ("" if rel == "." else "/" + rel.strip("/"))
+def tree(workdir: str, rel: str, paths: Sequence[str]) -> str:
+    """A folder of the working folder ``workdir`` one level deep, as SWE-PDB's view showed it.
+
+    The form of its workspace's fallback on ``find`` where no ``tree`` command is installed, as recorded.
+    """
+    root = workdir.rstrip("/") + ("" if rel == "." else "/" + rel.strip("/"))
     prefix = "" if rel == "." else rel.strip("/") + "/"
     entries: dict[str, bool] = {}
     for p in paths:
