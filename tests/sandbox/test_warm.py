@@ -215,6 +215,18 @@ def test_the_first_pytest_run_of_a_child_takes_the_prebuilt_plugins(sandbox):
     assert b"testsuite" in sandbox.read_file("out.xml")
 
 
+def test_a_plain_pytest_run_takes_the_prebuilt_config_without_blocked_plugins(sandbox):
+    """The swe-pdb profile's pdb and plain eval run ``pytest -sq test.py``: the second prebuilt config is theirs."""
+    plain = PYTEST_TWICE.replace(b"*blocked, ", b"").replace(b"third = pytest.main", b"third = 0 and pytest.main")
+    sandbox.write_file("twice.py", plain)
+    sandbox.write_file("test_a.py", b"def test_a():\n    pass\n\ndef test_b():\n    assert False\n")
+    result = sandbox.run(["python", "twice.py"], timeout=60)
+    lines = [line for line in result.text.splitlines() if line.startswith(("prebuilt", "codes"))]
+    assert lines == ["prebuilt 2", "prebuilt 0", "codes 1 1 0"], result.text
+    runs = result.text.split("prebuilt 0")
+    assert runs[0].count("1 failed, 1 passed") == 1 and runs[1].count("1 failed, 1 passed") == 1
+
+
 def test_support_scripts_run_from_their_compiled_code_until_they_change(tmp_path):
     import subprocess
     import sys
