@@ -6,6 +6,7 @@ Mostly the local sandbox; the Docker sandbox's own cases are in test_docker.py.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 
@@ -254,3 +255,60 @@ for change in (False, True):
     out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60)
     assert out.stdout.splitlines() == ["one __main__ True ['x']", "one __main__ True ['x']", "two"], out.stderr
     assert list((tmp_path / "__pycache__").glob("hello.*.pyc"))
+
+
+FIXTURES_TWICE = b"""
+import sys
+import _pytest.fixtures as fixtures
+import pytest
+
+patched = fixtures.FixtureManager.parsefactories
+cells = dict(zip(patched.__code__.co_freevars, patched.__closure__ or ()))
+print("memoized", "memo" in cells and len(cells["memo"].cell_contents) > 20)
+first = pytest.main(["-p", "no:cacheprovider", "--fixtures", "-v", "test_a.py"])
+print("@@@")
+second = pytest.main(["-p", "no:cacheprovider", "-q", "test_a.py"])
+print("@@@")
+if "memo" in cells:
+    fixtures.FixtureManager.parsefactories = cells["original"].cell_contents
+third = pytest.main(["-p", "no:cacheprovider", "--fixtures", "-v", "test_a.py"])
+print("@@@")
+fourth = pytest.main(["-p", "no:cacheprovider", "-q", "test_a.py"])
+print("@@@ codes", int(first), int(second), int(third), int(fourth))
+"""
+
+#: A conftest that gives one of pytest's own plugin modules a fixture: that module is scanned in full.
+CONFTEST_ADDS_A_FIXTURE = b"""
+import _pytest.tmpdir
+import pytest
+
+
+@pytest.fixture
+def added_to_a_plugin():
+    return 5
+
+
+_pytest.tmpdir.added_to_tmpdir = added_to_a_plugin
+"""
+
+
+def test_pytests_plugin_modules_are_scanned_for_fixtures_once_with_the_same_result(sandbox):
+    """``warmup.memoize_plugin_scans``: the fixtures, their listing and a run's output as with pytest's own scan."""
+    sandbox.write_file("twice.py", FIXTURES_TWICE)
+    sandbox.write_file(
+        "test_a.py",
+        b"def test_a(tmp_path, request):\n    pass\n\ndef test_b(added_to_tmpdir):\n    assert added_to_tmpdir == 4\n",
+    )
+    for conftest in (None, CONFTEST_ADDS_A_FIXTURE):
+        if conftest is not None:
+            sandbox.write_file("conftest.py", conftest)
+        result = sandbox.run(["python", "twice.py"], timeout=60, env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+        text = re.sub(r"in \d+\.\d+s", "in Ns", result.text)
+        first, second, third, fourth, codes = text.split("@@@")
+        assert "memoized True" in first, result.text
+        assert first.split("memoized True", 1)[1].strip() == third.strip() and "tmp_path" in third, result.text
+        assert second.strip() == fourth.strip(), result.text
+        if conftest is None:
+            assert "fixture 'added_to_tmpdir' not found" in second and codes.strip() == "codes 0 1 0 1", result.text
+        else:
+            assert "assert 5 == 4" in second and "added_to_tmpdir" in first and codes.strip() == "codes 0 1 0 1", result.text
