@@ -264,12 +264,12 @@ import pytest
 
 patched = fixtures.FixtureManager.parsefactories
 cells = dict(zip(patched.__code__.co_freevars, patched.__closure__ or ()))
-print("memoized", "memo" in cells and len(cells["memo"].cell_contents) > 20)
+print("memoized", "modules" in cells and len(cells["modules"].cell_contents) > 20 and len(cells["empty"].cell_contents) > 20)
 first = pytest.main(["-p", "no:cacheprovider", "--fixtures", "-v", "test_a.py"])
 print("@@@")
 second = pytest.main(["-p", "no:cacheprovider", "-q", "test_a.py"])
 print("@@@")
-if "memo" in cells:
+if "modules" in cells:
     fixtures.FixtureManager.parsefactories = cells["original"].cell_contents
 third = pytest.main(["-p", "no:cacheprovider", "--fixtures", "-v", "test_a.py"])
 print("@@@")
@@ -277,18 +277,27 @@ fourth = pytest.main(["-p", "no:cacheprovider", "-q", "test_a.py"])
 print("@@@ codes", int(first), int(second), int(third), int(fourth))
 """
 
-#: A conftest that gives one of pytest's own plugin modules a fixture: that module is scanned in full.
+#: A conftest that gives one of pytest's own plugin modules and a plugin's class a fixture: they are scanned in full.
 CONFTEST_ADDS_A_FIXTURE = b"""
+import _pytest.terminal
 import _pytest.tmpdir
 import pytest
 
 
-@pytest.fixture
-def added_to_a_plugin():
-    return 5
+def add():
+    @pytest.fixture
+    def added_to_a_plugin():
+        return 5
+
+    @pytest.fixture
+    def added_to_reporter(self):
+        return type(self).__name__
+
+    _pytest.tmpdir.added_to_tmpdir = added_to_a_plugin
+    _pytest.terminal.TerminalReporter.added_to_reporter = added_to_reporter
 
 
-_pytest.tmpdir.added_to_tmpdir = added_to_a_plugin
+add()
 """
 
 
@@ -297,7 +306,8 @@ def test_pytests_plugin_modules_are_scanned_for_fixtures_once_with_the_same_resu
     sandbox.write_file("twice.py", FIXTURES_TWICE)
     sandbox.write_file(
         "test_a.py",
-        b"def test_a(tmp_path, request):\n    pass\n\ndef test_b(added_to_tmpdir):\n    assert added_to_tmpdir == 4\n",
+        b"def test_a(tmp_path, request):\n    pass\n\ndef test_b(added_to_tmpdir):\n    assert added_to_tmpdir == 4\n\n"
+        b"def test_c(added_to_reporter):\n    assert added_to_reporter == 'reporter'\n",
     )
     for conftest in (None, CONFTEST_ADDS_A_FIXTURE):
         if conftest is not None:
@@ -309,6 +319,8 @@ def test_pytests_plugin_modules_are_scanned_for_fixtures_once_with_the_same_resu
         assert first.split("memoized True", 1)[1].strip() == third.strip() and "tmp_path" in third, result.text
         assert second.strip() == fourth.strip(), result.text
         if conftest is None:
-            assert "fixture 'added_to_tmpdir' not found" in second and codes.strip() == "codes 0 1 0 1", result.text
+            assert "fixture 'added_to_tmpdir' not found" in second and "fixture 'added_to_reporter' not found" in second
+            assert codes.strip() == "codes 0 1 0 1", result.text
         else:
-            assert "assert 5 == 4" in second and "added_to_tmpdir" in first and codes.strip() == "codes 0 1 0 1", result.text
+            assert "assert 5 == 4" in second and "assert 'TerminalReporter' == 'reporter'" in second, result.text
+            assert "added_to_tmpdir" in first and "added_to_reporter" in first and codes.strip() == "codes 0 1 0 1", result.text

@@ -149,21 +149,32 @@ def prebuild_pytest_config(*blocked_sets: set[str]) -> None:
 _MISSING = object()
 
 
+def unchanged(namespace: Any, snapshot: dict[str, object]) -> bool:
+    """Whether ``namespace`` (a ``__dict__``) binds the same names to the same objects as ``snapshot``."""
+    return len(namespace) == len(snapshot) and all(namespace.get(k, _MISSING) is v for k, v in snapshot.items())
+
+
 def memoize_plugin_scans(plugins: Iterable[object]) -> None:
-    """pytest's scan of its own plugin modules for fixtures, done once here for every session of a child.
+    """pytest's scan of its own plugins for fixtures, done once here for every session of a child.
 
     A session's fixture manager reads every attribute of every registered
-    plugin (``FixtureManager.parsefactories``: ~2000 names, ~10 ms, a fifth of
-    a plain pytest start) and registers the fixtures among them. For a plugin
-    module registered in a prebuilt config (pytest's own modules), the names
-    holding fixtures are found here, and while such a module's namespace is
-    still exactly the one seen here (the same names bound to the same
-    objects), ``parsefactories`` scans a stand-in module holding only those
-    names: pytest's scan of a module reads its ``__dict__`` in ``dir`` order,
-    so it registers the same fixtures in the same order, and the names left
-    out can give no warning (checked here: none is a fixture behind other
-    decorators). Any other holder (a test module, a conftest, an object), or a
-    module changed since, is scanned in full.
+    plugin (``FixtureManager.parsefactories``: ~2000 names, ~10-15 ms, a
+    third of a plain pytest start) and registers the fixtures among them.
+    What that scan finds depends only on the holder's namespace: for a module,
+    its ``__dict__`` (read in ``dir`` order); for an instance, its class's
+    (the ``__dict__`` of each class of its MRO: a name only the instance has
+    is looked up on the class, where it is missing or ``type``'s). So it is
+    done here for the plugin modules registered in a prebuilt config and for
+    the classes of pytest's own modules (whose instances a session registers:
+    the terminal reporter, the config...), and ``parsefactories`` uses it
+    while those namespaces are still the ones seen here (the same names bound
+    to the same objects; a class's changed names are checked again): a module's
+    scan runs over a stand-in module holding only its fixtures (the same
+    fixtures registered in the same order), and an instance of a class
+    holding no fixture is not scanned. The names left out can give no
+    warning (checked here: none is a fixture behind other decorators). Any
+    other holder (a test module, a conftest, an object of another class), or
+    one whose namespace changed, is scanned in full.
     """
     try:
         from _pytest import fixtures
@@ -176,29 +187,80 @@ def memoize_plugin_scans(plugins: Iterable[object]) -> None:
     if manager is None or definition is None or original is None or wrapped is None:
         return
     probe = manager.__new__(manager)
-    memo: dict[int, tuple[types.ModuleType, dict[str, object], types.ModuleType]] = {}
+
+    def quiet(value: object) -> bool:
+        """Whether pytest's check of a raw namespace entry for a fixture behind decorators gives no warning."""
+        found = wrapped(probe, value)
+        return found is None or found is value
+
+    modules: dict[int, tuple[types.ModuleType, dict[str, object], types.ModuleType]] = {}
     for plugin in plugins:
-        if type(plugin) is not types.ModuleType or "__dir__" in vars(plugin) or id(plugin) in memo:
+        if type(plugin) is not types.ModuleType or "__dir__" in vars(plugin) or id(plugin) in modules:
             continue
         snapshot = dict(vars(plugin))
         try:
-            if any(wrapped(probe, value) not in (None, value) for value in snapshot.values()):
+            if not all(map(quiet, snapshot.values())):
                 continue
         except Exception:
             continue
         stand_in = types.ModuleType(plugin.__name__)
         stand_in.__dict__.update({name: value for name, value in snapshot.items() if type(value) is definition})
-        memo[id(plugin)] = (plugin, snapshot, stand_in)
-    if not memo:
+        modules[id(plugin)] = (plugin, snapshot, stand_in)
+    namespaces: dict[type, dict[str, object]] = {}
+    empty: dict[type, tuple[type, ...]] = {}  # classes whose instances' scan finds nothing -> their MRO
+    for name, module in list(sys.modules.items()):
+        if not (name == "_pytest" or name.startswith("_pytest.")) or module is None:
+            continue
+        for cls in list(vars(module).values()):
+            if type(cls) is not type or cls in empty or issubclass(cls, (type, types.ModuleType)):
+                continue
+            try:
+                if getattr(cls, "__dir__", None) is not object.__dir__:
+                    continue
+                seen: dict[str, object] = {}
+                for base in cls.__mro__:
+                    for attr, value in namespaces.setdefault(base, dict(vars(base))).items():
+                        seen.setdefault(attr, value)
+                if all(quiet(value) and type(getattr(cls, attr, None)) is not definition for attr, value in seen.items()):
+                    empty[cls] = cls.__mro__
+            except Exception:
+                continue
+    if not modules and not empty:
         return
+
+    def finds_nothing(cls: type, mro: tuple[type, ...]) -> bool:
+        """Whether scanning an instance of ``cls`` (in ``empty``) still finds no fixture and gives no warning.
+
+        Its classes' namespaces as seen here, or changed only in names whose
+        entries are checked now as they were here (pytest's legacypath plugin
+        gives ``Config`` and ``TerminalReporter`` properties for a session).
+        """
+        if mro != cls.__mro__:
+            return False
+        names: set[str] = set()
+        for base in mro:
+            namespace, snapshot = vars(base), namespaces[base]
+            if not unchanged(namespace, snapshot):
+                names.update(k for k, v in namespace.items() if snapshot.get(k, _MISSING) is not v)
+                names.update(k for k in snapshot if k not in namespace)
+        for attr in names:
+            raw = next((vars(base)[attr] for base in mro if attr in vars(base)), None)
+            if (raw is not None and not quiet(raw)) or type(getattr(cls, attr, None)) is definition:
+                return False
+        return True
 
     def parsefactories(self: Any, *args: Any, **kwargs: Any) -> Any:
         holder = kwargs.get("holder", _MISSING)
-        entry = memo.get(id(holder)) if not args else None
-        if entry is not None and entry[0] is holder:
-            namespace, snapshot = vars(holder), entry[1]
-            if len(namespace) == len(snapshot) and all(namespace.get(k, _MISSING) is v for k, v in snapshot.items()):
+        if not args and holder is not _MISSING:
+            entry = modules.get(id(holder))
+            if entry is not None and entry[0] is holder and unchanged(vars(holder), entry[1]):
                 kwargs["holder"] = entry[2]
+            mro = empty.get(type(holder))
+            try:
+                if mro is not None and finds_nothing(type(holder), mro):
+                    return None
+            except Exception:
+                pass
         return original(self, *args, **kwargs)
 
     parsefactories.__doc__ = original.__doc__
