@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -42,6 +43,43 @@ def test_eval_runs_the_plain_run_beside_the_judged_one(env):
     assert len(plain) == 1 and len(judged) == 1
     assert plain[0][1] < judged[0][2] and judged[0][1] < plain[0][2]  # they overlap
     assert "FAILED test.py::test_item_gone_at_zero" in obs and info["eval"]["passed"] == 2
+
+
+def test_the_plain_runs_share_a_pool_that_a_forked_child_makes_anew(env):
+    env.step("eval")
+    pool = swe_eval.plain_runs()
+    obs, *_ = env.step("eval")
+    assert swe_eval.plain_runs() is pool and "FAILED test.py::test_item_gone_at_zero" in obs
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the parent's threads are not here: a new pool, whose thread runs
+        try:
+            fresh = swe_eval.plain_runs()
+            os.write(write, b"ok" if fresh is not pool and fresh.submit(lambda: 6 * 7).result(timeout=10) == 42 else b"no")
+        finally:
+            os._exit(0)
+    os.close(write)
+    assert os.read(read, 2) == b"ok"
+    os.waitpid(pid, 0)
+
+
+def test_a_failed_judged_run_waits_for_the_plain_one(env, monkeypatch):
+    ended = []
+    real = swe_eval.observation
+
+    def slow(ctx):
+        time.sleep(0.3)
+        ended.append(True)
+        return real(ctx)
+
+    def fails(ctx, synced=None):
+        raise RuntimeError("judged run failed")
+
+    monkeypatch.setattr(swe_eval, "observation", slow)
+    monkeypatch.setattr(swe_eval, "run_tests", fails)
+    with pytest.raises(RuntimeError, match="judged run failed"):
+        swe_eval.judged_and_observed(env._context())
+    assert ended == [True]
 
 
 def test_eval_observation_is_the_plain_runs_on_the_agents_files(env):
