@@ -35,21 +35,23 @@ def plain_launch(ctx, words: list[str]) -> list[str]:
     return [ctx.sandbox.info.python, *words[1:]] if words[:1] == ["python"] else words
 
 
-def run(env: PDBEnv, calls: list) -> list[str]:
+def run(env: PDBEnv, calls: list, extra: dict[str, bytes] | None = None) -> list[str]:
     env.reset(options={"task_id": "inventory"})
+    for name, data in (extra or {}).items():  # files beside the task's, as a workspace's own configuration
+        env.sandbox.write_file(name, data)
     workdir = env.sandbox.info.workdir
     return [normalize(env.step(call)[0], workdir) for call in calls]
 
 
-def both(env: PDBEnv, monkeypatch: pytest.MonkeyPatch, calls: list) -> list[str]:
+def both(env: PDBEnv, monkeypatch: pytest.MonkeyPatch, calls: list, extra: dict[str, bytes] | None = None) -> list[str]:
     """The observations of ``calls`` through the launcher, checked equal to a plain pdb's."""
     spawned: list[list[str]] = []
     real = swe_pdb.launch
     monkeypatch.setattr(swe_pdb, "launch", lambda ctx, words: spawned.append(real(ctx, words)) or spawned[-1])
-    lazy = run(env, calls)
+    lazy = run(env, calls, extra)
     assert spawned and all(argv[1].endswith("/lazy_pdb.py") for argv in spawned)
     monkeypatch.setattr(swe_pdb, "launch", plain_launch)
-    plain = run(env, calls)
+    plain = run(env, calls, extra)
     for i, (ours, theirs) in enumerate(zip(lazy, plain, strict=True)):
         assert ours == theirs, (i, calls[i])
     return lazy
@@ -94,3 +96,44 @@ def test_a_breakpoint_set_after_a_stop_in_the_workspace(env, monkeypatch):
                                   "pdb c", "pdb cl", "pdb b solution.py:16", "pdb c"])  # fmt: skip
     assert "> <workdir>/test.py(3)<module>()" in obs[2]
     assert "> <workdir>/solution.py(18)remove()" in obs[4]
+
+
+#: A workspace's own pytest configuration: an ini file, and a conftest whose autouse fixture needs a fixture it
+#: gives one of pytest's plugin modules and one of its classes (the warm interpreter's memoized scan of those
+#: must see the change: ``warmup.memoize_plugin_scans``).
+OWN_CONFIG = {
+    "pytest.ini": b"[pytest]\naddopts = -rA\n",
+    "conftest.py": b"""import _pytest.terminal
+import _pytest.tmpdir
+import pytest
+
+
+def add():
+    @pytest.fixture
+    def added_to_tmpdir():
+        return "from tmpdir"
+
+    @pytest.fixture
+    def added_to_reporter(self):
+        return type(self).__name__
+
+    _pytest.tmpdir.added_to_tmpdir = added_to_tmpdir
+    _pytest.terminal.TerminalReporter.added_to_reporter = added_to_reporter
+
+
+add()
+
+
+@pytest.fixture(autouse=True)
+def shown(added_to_tmpdir, added_to_reporter):
+    print("conftest:", added_to_tmpdir, added_to_reporter)
+""",
+}
+
+
+def test_a_workspace_with_its_own_pytest_ini_and_conftest(env, monkeypatch):
+    obs = both(env, monkeypatch, ["pdb start pytest test.py", "pdb b solution.py:8", "pdb c", "pdb w", "pdb c",
+                                  "pdb cl", "pdb c"], OWN_CONFIG)  # fmt: skip
+    assert "> <workdir>/solution.py(8)add()" in obs[2] and "conftest: from tmpdir TerminalReporter" in obs[2]
+    assert "<workdir>/conftest.py" not in obs[3] and "<workdir>/test.py(8)test_add_and_remove_some()" in obs[3]
+    assert "1 failed, 2 passed" in obs[6] and "PASSED test.py::test_add_and_remove_some" in obs[6]
