@@ -4,8 +4,7 @@
   expert for trajectories; ``debug_agent`` against a served checkpoint);
 - :func:`sft` trains with :mod:`trainers.sft` on the trajectories of a run;
 - :func:`serve` starts ``transformers serve`` (transformers' own
-  OpenAI-compatible server, which parses Qwen3's ``<tool_call>`` blocks into
-  ``tool_calls``) on a checkpoint, on loopback, for as long as the block runs;
+  OpenAI-compatible server) on a checkpoint, on loopback, for as long as the block runs;
 - :func:`grpo` continues a checkpoint with :mod:`trainers.grpo` on live episodes
   of the same tasks, with the tools and system prompt ``gym-pdb eval`` used;
 - :func:`plot_curves` draws the training losses and GRPO rewards of a run.
@@ -14,6 +13,12 @@ A checkpoint is saved with TRL's Qwen3 *training* template, so the server
 renders an episode's history exactly as SFT and GRPO tokenised it: the
 original template drops the empty ``<think>`` blocks of earlier turns, which
 the training template keeps (``tests/trainers/test_trainers_tokens.py``).
+It is also saved with a response template (:data:`TEXT_TOOL_CALLS`) that
+leaves the ``<tool_call>`` blocks in the reply's text: ``transformers serve``
+(5.24) answers HTTP 500 to a whole request when the JSON of a block does not
+parse, so a model that writes a malformed call, as a small one learning
+does, would get no reply at all; ``gym-pdb eval``'s client reads the blocks
+from the text and counts a malformed one as such.
 ``benchmarks/learning_cpu.py`` and ``tests/trainers/test_trainers_pipeline.py``
 are built from these functions.
 """
@@ -34,7 +39,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RunScore", "collect", "evaluate", "grpo", "plot_curves", "score", "serve", "sft", "wilson"]
+#: transformers' response template for Qwen3 without its ``tool_calls`` field: thinking apart, the rest as text.
+TEXT_TOOL_CALLS = {
+    "defaults": {"role": "assistant"},
+    "start_anchor": "<|im_start|>assistant\n",
+    "fields": {
+        "reasoning_content": {"open": "<think>", "close": "</think>", "content": "text"},
+        "content": {"close_pattern": r"\s*(?:<\|im_end\|>|<\|endoftext\|>)", "content": "text"},
+    },
+}
+
+__all__ = ["TEXT_TOOL_CALLS", "RunScore", "collect", "evaluate", "grpo", "plot_curves", "score", "serve", "sft", "wilson"]
 
 ENV = {
     "TRL_EXPERIMENTAL_SILENCE": "1",
@@ -174,12 +189,12 @@ def save_checkpoint(trainer: Any, tokenizer: Any, output: str | os.PathLike[str]
     from .models import save_trained
     from .tokenizer import trl_chat_template
 
-    original = tokenizer.chat_template
-    tokenizer.chat_template = trl_chat_template("qwen3_training")
+    original = tokenizer.chat_template, getattr(tokenizer, "response_template", None)
+    tokenizer.chat_template, tokenizer.response_template = trl_chat_template("qwen3_training"), TEXT_TOOL_CALLS
     try:
         save_trained(trainer, tokenizer, str(output))
     finally:
-        tokenizer.chat_template = original
+        tokenizer.chat_template, tokenizer.response_template = original
     generation = Path(output) / "generation_config.json"
     if generation.is_file():  # greedy unless a request says otherwise; stop at the end of a turn
         config = json.loads(generation.read_text())

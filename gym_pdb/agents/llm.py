@@ -181,16 +181,37 @@ class ChatClient:
 
 
 def to_native_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Trajectory messages as an OpenAI request takes them (no reasoning, no tool names)."""
+    """Trajectory messages as an OpenAI request takes them (no reasoning, no tool names).
+
+    A call whose arguments are not a JSON object (the model wrote it so) goes back as the tagged text it was
+    read from, not as a ``tool_calls`` entry: servers decode those arguments to render the history, and some
+    (``transformers serve``) answer the whole request with HTTP 500 when they do not parse.
+    """
     out = []
     for m in messages:
         sent: dict[str, Any] = {"role": m["role"], "content": m.get("content") or ""}
         if m["role"] == "assistant" and m.get("tool_calls"):
-            sent["tool_calls"] = m["tool_calls"]
+            native = [c for c in m["tool_calls"] if _json_object(c["function"].get("arguments") or "{}")]
+            malformed = [c for c in m["tool_calls"] if c not in native]
+            if native:
+                sent["tool_calls"] = native
+            if malformed:
+                blocks = [
+                    f'<tool_call>\n{{"name": {json.dumps(c["function"]["name"])}, "arguments": {c["function"].get("arguments") or ""}}}\n</tool_call>'
+                    for c in malformed
+                ]  # fmt: skip
+                sent["content"] = "\n".join(([sent["content"]] if sent["content"] else []) + blocks)
         if m["role"] == "tool":
             sent["tool_call_id"] = m.get("tool_call_id", "")
         out.append(sent)
     return out
+
+
+def _json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
 
 
 def to_text_messages(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -46,6 +46,12 @@ def test_malformed_calls_get_clear_messages_and_the_loop_goes_on(chat_server):
     assert m[10]["tool_call_id"] == m[8]["tool_calls"][1]["id"]
     assert episode.parse_errors == 2 and episode.no_tool_calls == 1 and episode.turns == 7 and episode.steps == 6
     assert episode.tool_counts["eval"] == 1  # the second call of the two was not run
+    # The malformed call goes back as the text it was read from: servers decode native tool-call arguments.
+    history = server.requests[1]["messages"][2]
+    assert "tool_calls" not in history and history["content"].endswith(
+        '<tool_call>\n{"name": "view", "arguments": {"path": "solution.py", "start": 1,}\n</tool_call>'
+    )
+    assert server.requests[2]["messages"][4]["tool_calls"][0]["function"]["name"] == "debug"
 
 
 def test_rate_limit_and_server_errors_are_retried(chat_server):
