@@ -100,6 +100,7 @@ def evaluate(
     args += ["--tools", *tools] if tools else []
     args += ["--base-url", base_url, "--model", model, "--max-steps", str(max_steps), "--max-tokens", str(max_tokens)]
     args += ["--temperature", str(temperature), "--no-thinking", "-p", "llm.context_tokens=32768"]
+    args += ["-p", "llm.history_calls=text"]  # transformers serve drops the text of a turn with tool_calls
     _gym_pdb(args, timeout)
     return Path(output)
 

@@ -34,6 +34,10 @@ class LLMConfig:
     returned no ``tool_calls``. ``enable_thinking`` sets Qwen3's chat-template
     switch (None: the server's default). ``context_tokens`` bounds the prompt
     plus ``max_tokens``; old observations are trimmed to fit.
+    ``history_calls="text"`` sends the history's tool calls of a native request
+    as the ``<tool_call>`` blocks Qwen3's template renders, in the message's
+    text: ``transformers serve`` drops the text of an assistant message that
+    has ``tool_calls``, so a model would see a history it was not trained on.
     """
 
     model: str | None = None
@@ -44,6 +48,7 @@ class LLMConfig:
     max_tokens: int | None = 4096
     enable_thinking: bool | None = None
     tool_format: str = "native"
+    history_calls: str = "native"
     context_tokens: int | None = 32768
     chars_per_token: float = 3.0
     timeout: float = 600.0
@@ -55,6 +60,8 @@ class LLMConfig:
     def __post_init__(self) -> None:
         if self.tool_format not in TOOL_FORMATS:
             raise ValueError(f"tool_format must be one of {TOOL_FORMATS}, not {self.tool_format!r}")
+        if self.history_calls not in TOOL_FORMATS:
+            raise ValueError(f"history_calls must be one of {TOOL_FORMATS}, not {self.history_calls!r}")
 
 
 class LLMError(RuntimeError):
@@ -108,7 +115,7 @@ class ChatClient:
             request = to_text_messages(messages, tools or [])
             tools = None
         else:
-            request = to_native_messages(messages)
+            request = to_native_messages(messages, text_calls=cfg.history_calls == "text")
         kwargs: dict[str, Any] = {"model": self.model, "messages": request}
         if tools:
             kwargs["tools"] = tools
@@ -180,18 +187,19 @@ class ChatClient:
         self.client.close()
 
 
-def to_native_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def to_native_messages(messages: list[dict[str, Any]], text_calls: bool = False) -> list[dict[str, Any]]:
     """Trajectory messages as an OpenAI request takes them (no reasoning, no tool names).
 
-    A call whose arguments are not a JSON object (the model wrote it so) goes back as the tagged text it was
-    read from, not as a ``tool_calls`` entry: servers decode those arguments to render the history, and some
-    (``transformers serve``) answer the whole request with HTTP 500 when they do not parse.
+    A call whose arguments are not a JSON object (the model wrote it so), or every call if ``text_calls``,
+    goes back as the tagged text it was read from, not as a ``tool_calls`` entry: servers decode those
+    arguments to render the history, and some (``transformers serve``) answer the whole request with HTTP
+    500 when they do not parse.
     """
     out = []
     for m in messages:
         sent: dict[str, Any] = {"role": m["role"], "content": m.get("content") or ""}
         if m["role"] == "assistant" and m.get("tool_calls"):
-            native = [c for c in m["tool_calls"] if _json_object(c["function"].get("arguments") or "{}")]
+            native = [c for c in m["tool_calls"] if not text_calls and _json_object(c["function"].get("arguments") or "{}")]
             malformed = [c for c in m["tool_calls"] if c not in native]
             if native:
                 sent["tool_calls"] = native

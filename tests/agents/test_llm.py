@@ -145,3 +145,12 @@ def test_a_reply_cut_at_the_token_limit_is_explained(chat_server):
     server = chat_server([text_reply("Let me think about", finish_reason="length"), tool_reply("eval")])
     episode = play(server, max_steps=2)
     assert "cut at the token limit" in episode.messages[3]["content"]
+
+
+def test_history_calls_as_text_keep_the_turns_text(chat_server):
+    # transformers serve drops the text of an assistant message with tool_calls: "text" sends the calls in it.
+    server = chat_server([tool_reply("view", {"path": "solution.py"}, content="Let me read it."), tool_reply("eval")])
+    play(server, max_steps=2, history_calls="text")
+    turn = server.requests[1]["messages"][2]
+    assert "tool_calls" not in turn
+    assert turn["content"] == 'Let me read it.\n<tool_call>\n{"name": "view", "arguments": {"path": "solution.py"}}\n</tool_call>'
