@@ -180,6 +180,9 @@ class PDBEpisode:
             server decides the sandbox and the tasks), so no sandbox runs on the training machine.
     """
 
+    #: The tools' names in the order ``gym-pdb eval`` offers them (set by :func:`tool_env_class`).
+    TOOL_ORDER: tuple[str, ...] = ()
+
     def __init__(
         self,
         tasks: Mapping[str, Task] | None = None,
@@ -323,6 +326,7 @@ def tool_env_class(tools: Sequence[str] = DEFAULT_TOOLS, profile: str = "gym-pdb
         schemas = [cls().schema() for cls in key]
         namespace: dict[str, Any] = {s["function"]["name"]: tool_method(s) for s in schemas}
         namespace["__doc__"] = f"A gym-pdb episode with the tools {', '.join(tools)} as methods."
+        namespace["TOOL_ORDER"] = tools  # the order gym-pdb eval offers them in (TRL would sort them)
         namespace["__module__"] = __name__
         _CLASSES[key] = type(name, (PDBEpisode,), namespace)
     return _CLASSES[key]

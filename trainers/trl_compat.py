@@ -1,4 +1,5 @@
-"""The one place gym-pdb reaches into TRL's private GRPO internals: tool calls of a batch run in parallel.
+"""The one place gym-pdb reaches into TRL's private GRPO internals: tool calls of a batch run in parallel,
+and the tools are offered in the environment's order.
 
 TRL 1.16 runs the tool calls of a batch's generations one after another
 (``GRPOTrainer._tool_call_loop``), and resets and scores the environments one
@@ -12,6 +13,13 @@ private methods and reads the private attributes listed in
 them; the trainer falls back to TRL's own sequential loop, with a warning,
 when it does not, and ``tests/trainers/test_trainers_trl_compat.py`` fails
 loudly on such a TRL release so that this module gets updated.
+
+TRL also lists an environment's tool methods by name (``inspect.getmembers``),
+so the schemas reach the model sorted (``eval, pdb, rewrite, view``), while
+``gym-pdb eval``, and so the SFT trajectories, offer them in the order asked
+for (``eval, view, pdb, rewrite``). A model trained on those trajectories sees
+another prompt in GRPO; a small one stops writing tool calls at all. The trainer
+puts ``_env_tools`` back in the order of the environment's ``TOOL_ORDER``.
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ TRL_ATTRIBUTES = (
     "_environment_pool",  # {name: [instances]}: reused across batches, grown on demand
     "environments",  # the instances of the current batch, one per generation
     "_sync_tool_dicts",  # per generation: {tool name: bound method}, what _tool_call_loop calls
+    "_env_tools",  # {environment name: [tools]}: the schemas of a prompt, in this order
 )
 TRL_INTERNALS = (*TRL_METHODS, *TRL_ATTRIBUTES)
 
@@ -160,18 +169,30 @@ class ParallelToolCalls(GRPOTrainer):
 
     def __init__(self, *args: Any, tool_workers: int = 32, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        problems = trl_internals_problems() if tool_workers else []
+        problems = trl_internals_problems()
         if problems:
             warnings.warn(
-                "this TRL's GRPOTrainer internals changed, so tool calls run one after another: " + "; ".join(problems),
+                "this TRL's GRPOTrainer internals changed, so tool calls run one after another and the tools are "
+                "offered sorted by name: " + "; ".join(problems),
                 RuntimeWarning,
                 stacklevel=2,
             )
             tool_workers = 0
+        else:
+            self._offer_tools_in_order()
         self.tool_workers = tool_workers
         self._executor = (
             ThreadPoolExecutor(max_workers=tool_workers, thread_name_prefix="pdb-env") if tool_workers else None
         )
+
+    def _offer_tools_in_order(self) -> None:
+        """Each environment's tools in its ``TOOL_ORDER`` (TRL sorts them by name); standalone tools stay first."""
+        for name, tools in self._env_tools.items():
+            pool = self._environment_pool.get(name) or []
+            order = list(getattr(type(pool[0]), "TOOL_ORDER", ())) if pool else []
+            if order:
+                rank = {tool: i for i, tool in enumerate(order)}
+                tools.sort(key=lambda tool: rank.get(getattr(tool, "__name__", ""), -1))
 
     def _parallel(self) -> bool:
         return self._executor is not None and self.environment_factories is not None and not self._multi_environment

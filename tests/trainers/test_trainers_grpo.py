@@ -196,6 +196,23 @@ def test_two_steps_with_a_random_model(tokenizer, tiny_model, tmp_path, completi
         trainer.close_environments()
 
 
+def test_the_prompt_offers_the_tools_in_gym_pdb_evals_order(tokenizer, tiny_model, tmp_path):
+    """TRL sorts an environment's methods by name; the trainer offers them as ``gym-pdb eval`` does (SFT's data)."""
+    tools = ["eval", "view", "pdb", "rewrite"]
+    trainer = build_grpo_trainer(
+        tiny_model, tokenizer, ["PDB-MiniNightmare-v0:config"], args=grpo_args(tmp_path),
+        task_args=GRPOTaskArguments(tools=tools, tool_workers=0),
+    )  # fmt: skip
+    try:
+        offered = trainer._env_tools[None]  # what TRL renders each prompt's tool schemas from
+        assert [tool.__name__ for tool in offered] == tools
+        prompt = [{"role": "user", "content": "fix it"}]
+        rendered = tokenizer.apply_chat_template(prompt, tools=offered, tokenize=False)
+        assert rendered == tokenizer.apply_chat_template(prompt, tools=tools_schema(tools), tokenize=False)
+    finally:
+        trainer.close_environments()
+
+
 def call(name: str, **arguments) -> str:
     return "<tool_call>\n" + json.dumps({"name": name, "arguments": arguments}) + "\n</tool_call>"
 
