@@ -25,7 +25,7 @@ def test_task_sets_and_cli():
     assert len(set(learning_cpu.TRAIN)) >= 8
     assert not set(learning_cpu.TRAIN) & set(learning_cpu.HELD_OUT)
     opts = learning_cpu.parse(["--smoke", "--epochs", "40"])
-    assert (opts.epochs, opts.grpo_steps) == (1, 1)
+    assert (opts.epochs, opts.grpo_steps, opts.demos) == (1, 1, 1)
     assert learning_cpu.parse([]).size == "cpu"
 
 
