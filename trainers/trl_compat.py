@@ -186,13 +186,19 @@ class ParallelToolCalls(GRPOTrainer):
         )
 
     def _offer_tools_in_order(self) -> None:
-        """Each environment's tools in its ``TOOL_ORDER`` (TRL sorts them by name); standalone tools stay first."""
+        """Each environment's tools in its ``TOOL_ORDER`` (TRL sorts them by name); standalone tools stay first.
+
+        With one environment, ``self.tools`` (the same tools) follows, so that rendering a conversation with
+        ``trainer.tools`` gives the prompt the model saw.
+        """
         for name, tools in self._env_tools.items():
             pool = self._environment_pool.get(name) or []
             order = list(getattr(type(pool[0]), "TOOL_ORDER", ())) if pool else []
             if order:
                 rank = {tool: i for i, tool in enumerate(order)}
                 tools.sort(key=lambda tool: rank.get(getattr(tool, "__name__", ""), -1))
+        if not self._multi_environment and None in self._env_tools:
+            self.tools = list(self._env_tools[None])
 
     def _parallel(self) -> bool:
         return self._executor is not None and self.environment_factories is not None and not self._multi_environment

@@ -205,7 +205,7 @@ def test_the_prompt_offers_the_tools_in_gym_pdb_evals_order(tokenizer, tiny_mode
     )  # fmt: skip
     try:
         offered = trainer._env_tools[None]  # what TRL renders each prompt's tool schemas from
-        assert [tool.__name__ for tool in offered] == tools
+        assert [tool.__name__ for tool in offered] == [tool.__name__ for tool in trainer.tools] == tools
         prompt = [{"role": "user", "content": "fix it"}]
         rendered = tokenizer.apply_chat_template(prompt, tools=offered, tokenize=False)
         assert rendered == tokenizer.apply_chat_template(prompt, tools=tools_schema(tools), tokenize=False)
