@@ -204,15 +204,17 @@ def to_native_messages(messages: list[dict[str, Any]], text_calls: bool = False)
             if native:
                 sent["tool_calls"] = native
             if malformed:
-                blocks = [
-                    f'<tool_call>\n{{"name": {json.dumps(c["function"]["name"])}, "arguments": {c["function"].get("arguments") or ""}}}\n</tool_call>'
-                    for c in malformed
-                ]  # fmt: skip
+                blocks = [tagged_call(c["function"]["name"], c["function"].get("arguments") or "") for c in malformed]
                 sent["content"] = "\n".join(([sent["content"]] if sent["content"] else []) + blocks)
         if m["role"] == "tool":
             sent["tool_call_id"] = m.get("tool_call_id", "")
         out.append(sent)
     return out
+
+
+def tagged_call(name: str, arguments: str) -> str:
+    """A call as Qwen3's template writes it: ``arguments`` (JSON text, or what the model wrote) as they are."""
+    return f'<tool_call>\n{{"name": {json.dumps(name)}, "arguments": {arguments}}}\n</tool_call>'
 
 
 def _json_object(text: str) -> bool:
@@ -238,9 +240,7 @@ def to_text_messages(messages: list[dict[str, Any]], tools: list[dict[str, Any]]
                     arguments = json.loads(arguments)
                 except ValueError:
                     pass
-                parts.append(
-                    "<tool_call>\n" + json.dumps({"name": function["name"], "arguments": arguments}) + "\n</tool_call>"
-                )
+                parts.append(tagged_call(function["name"], json.dumps(arguments)))
             out.append({"role": "assistant", "content": "\n".join(parts)})
         elif role == "tool":
             block = f"<tool_response>\n{content}\n</tool_response>"
