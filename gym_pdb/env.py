@@ -252,7 +252,8 @@ class PDBEnv(gym.Env):
                 self._ctx.last_eval = result.eval
                 reward, terminated = self._reward(result.terminate)
         observation = self._observe(text)
-        self._transcript.append(f"> {_action_text(action, call)}\n{observation}")
+        if self.render_mode == "ansi":  # the transcript is only ever rendered in that mode, fixed at construction
+            self._transcript.append(f"> {_action_text(action, call)}\n{observation}")
         info = self._info(tool=tool, parse_error=parse_error)
         info["elapsed"] = elapsed
         info["frame"] = _charset_frame(frame_detail(self._ctx))

@@ -80,6 +80,8 @@ class PdbSession:
         self._standby_for: tuple[str, ...] = ()
         self._sentinel = b""
         self._state_mark = b""
+        # The last state read and what it was read into: an unchanged state is not parsed again.
+        self._state_read: tuple[bytes, Frame | None, list[Breakpoint]] | None = None
 
     # -- lifecycle ---------------------------------------------------------
     @property
@@ -278,6 +280,9 @@ class PdbSession:
         return reply
 
     def _apply_state(self, raw: bytes) -> None:
+        last = self._state_read
+        if last is not None and last[0] == raw and last[1] is self.frame and last[2] is self.breakpoints:
+            return
         try:
             state = json.loads(raw.decode("utf-8", "replace"))
         except ValueError:
@@ -288,6 +293,7 @@ class PdbSession:
             Breakpoint(file=bp["file"], line=bp["line"], cond=bp.get("cond"), temporary=bool(bp.get("temporary")))
             for bp in state.get("breakpoints", [])
         ]
+        self._state_read = (raw, self.frame, self.breakpoints)
 
     def _clean(self, data: bytes) -> str:
         text = data.decode("utf-8", "replace")

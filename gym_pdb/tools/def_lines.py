@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 #: ``b``/``break``/``tbreak`` with ``file:line`` or a bare line, and an optional condition.
 BREAK_COMMAND = re.compile(r"^(?:b|break|tbreak)\s+(?:(?P<file>[^\s:,]+):)?(?P<line>\d+)\s*(?:,.*)?$", re.DOTALL)
@@ -27,12 +28,16 @@ class Header:
     body: int  # the first line of the body where a breakpoint is hit when the function runs
 
 
-def headers(source: str) -> list[Header]:
-    """The function headers of ``source``, nested ones included; none when it does not parse."""
+@lru_cache(maxsize=64)
+def headers(source: str) -> tuple[Header, ...]:
+    """The function headers of ``source``, nested ones included; none when it does not parse.
+
+    Cached by source: every ``b`` checks its file, which changes only when rewritten.
+    """
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
-        return []
+        return ()
     found = []
     for node in ast.walk(tree):
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -47,7 +52,7 @@ def headers(source: str) -> list[Header]:
         start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
         last = max(node.lineno, header_end)
         found.append(Header(node.name, start, last, _first_line(body[0])))
-    return found
+    return tuple(found)
 
 
 def _first_line(stmt: ast.stmt) -> int:

@@ -7,6 +7,7 @@ import pytest
 from gym_pdb.env import PDBEnv
 from gym_pdb.profiles import get_profile
 from gym_pdb.profiles.swe_pdb.release import class_constants
+from gym_pdb.tasks.task import Task
 
 
 @pytest.fixture
@@ -81,3 +82,35 @@ def test_command_line_forms_work_in_the_profile(env):
     assert env.step("view solution.py 1 2")[0].startswith("Viewing `solution.py`, lines 1-2 of 21 total lines.")
     assert env.step("grep stock solution.py")[0].startswith("Found ")
     assert "has been updated successfully" in env.step("rewrite solution.py 3:3\n")[0]
+
+
+def test_a_breakpoint_is_set_and_listed_and_an_expression_joined_by_pdbs_separator_is_listed_after(env):
+    obs, *_, info = env.step({"name": "pdb", "arguments": {"command": "b solution.py:8"}})
+    assert obs.startswith("Pdb command output:\nBreakpoint 1 at ") and obs.count("(Pdb)") == 0
+    listed = obs.split("All breakpoints:", 1)[1]
+    assert "breakpoint   keep yes   at " in listed and listed.rstrip().endswith("solution.py:8")
+    assert info["breakpoints"] == ["solution.py:8"]
+    assert env.step("pdb p 6 * 7")[4]["breakpoints"] == ["solution.py:8"]  # an expression: the listing as it was
+    info = env.step("pdb p 1;; b solution.py:11")[4]  # pdb runs both: the listing is asked again
+    assert info["breakpoints"] == ["solution.py:8", "solution.py:11"]
+    obs = env.step({"name": "pdb", "arguments": {"command": "b solution.py:14"}})[0]
+    assert [line.split()[0] for line in obs.split("All breakpoints:", 1)[1].strip().splitlines()[1:]] == ["1", "2", "3"]
+
+
+def test_the_plain_runs_load_no_pytest_plugin_of_the_interpreters_other_packages(release):
+    """pdb's and the eval's plain pytest runs leave out installed packages' plugins, as the judged run does.
+
+    (This venv's training extras install some: anyio's, hypothesis'.)
+    """
+    test = "def test_no_plugin_of_an_installed_package(pytestconfig):\n    assert pytestconfig.pluginmanager.list_plugin_distinfo() == []\n"
+    task = Task(id="plugins", suite="Custom", files={"solution.py": "x = 1\n", "test.py": test})
+    env = PDBEnv(tasks=[task], sandbox="local", profile="swe-pdb")
+    try:
+        env.reset()
+        assert "1 passed" in env.step({"name": "eval", "arguments": {}})[0]
+        env.step({"name": "pdb", "arguments": {"command": "b test.py:2"}})
+        env.step({"name": "pdb", "arguments": {"command": "c"}})
+        obs = env.step({"name": "pdb", "arguments": {"command": "p pytestconfig.pluginmanager.list_plugin_distinfo()"}})[0]
+        assert obs == "Pdb command output:\n[]\n"
+    finally:
+        env.close()

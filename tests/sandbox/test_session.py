@@ -93,6 +93,42 @@ def test_hang_under_continue_is_stopped_and_restarted(session):
     assert session.command("p 1 + 1").output.strip() == "2"
 
 
+def test_pdb_output_and_the_programs_keep_their_order(session):
+    """pdb's output is buffered until its prompt or until the program runs on: never behind the program's."""
+    session.sandbox.write_file(
+        "talk.py", b"def f(i):\n    print('in f', i)\n    return i\n\n\nfor i in range(3):\n    f(i)\nprint('end')\n"
+    )
+    session.start("python", "talk.py")
+    session.command("b talk.py:2")
+    # A breakpoint whose commands print and continue: pdb writes, then the program runs without a prompt.
+    for line in ("commands 1", "silent", "p 'bp', i", "continue", "end"):
+        session.command(line)
+    reply = session.command("c")
+    shown = [line for line in reply.output.splitlines() if "bp" in line or "in f" in line or "end" in line]
+    assert shown == ["('bp', 0)", "in f 0", "('bp', 1)", "in f 1", "('bp', 2)", "in f 2", "end"], reply.output
+
+
+def test_every_reply_carries_the_state_it_leaves(session):
+    """The driver sends the state again only from what it is made of; each change must still arrive."""
+    session.start("python", "prog.py")
+    assert session.command("p 1").frame.line == 1
+    reply = session.command("b prog.py:4")
+    assert [line[5] for line in reply.frame.listing.splitlines()] == [" ", " ", " ", "B"]  # lines 1-4, "%4d B"
+    assert [(b.file, b.line) for b in session.breakpoints] == [("prog.py", 4)]
+    first = session.command("c").frame
+    assert (first.line, first.function) == (4, "total")
+    again = session.command("c").frame  # the same line in the next iteration: same frame, same state
+    assert (again.line, again.function) == (4, "total")
+    assert session.command("p item").output.strip() == "2"
+    assert session.command("u").frame.function == "<module>"
+    assert session.command("d").frame.function == "total"
+    session.command("disable 1")
+    assert session.command("n").frame.line == 3
+    session.command("cl 1")
+    assert session.breakpoints == []
+    assert session.command("p acc").output.strip() == "3"
+
+
 def test_shift_breakpoints_after_a_rewrite(session):
     session.breakpoints = [Breakpoint("prog.py", 2), Breakpoint("prog.py", 4), Breakpoint("prog.py", 9), Breakpoint("test.py", 9)]
     dropped = session.shift_breakpoints("prog.py", 3, 4, 4)

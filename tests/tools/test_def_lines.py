@@ -35,7 +35,7 @@ def test_headers_span_decorators_and_signatures_and_skip_docstrings():
     assert found["g"] == (17, 18, 19)
     assert found["inner"] == (19, 20, 21)
     assert "one_liner" not in found  # its line also runs at each call
-    assert headers("def broken(:\n") == []
+    assert headers("def broken(:\n") == ()
 
 
 def test_refusal_names_the_body_line_for_each_break_form():

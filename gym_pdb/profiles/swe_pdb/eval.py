@@ -27,6 +27,11 @@ from gym_pdb.verdict.run import sync_workspace
 
 #: SWE-PDB's local terminal gave pytest this width (its COLUMNS default).
 COLUMNS = "200"
+#: The environment of the plain runs (this eval's and the pdb's): SWE-PDB's terminal width, and no pytest
+#: plugins of the sandbox interpreter's other packages (gym-pdb's venv is not the task's image), as the
+#: judged run has it: they cost two scans of every installed package at each start, and could make the
+#: plain run's outcome differ from the judged one's.
+PLAIN_ENV = {"COLUMNS": COLUMNS, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 #: Lines of the traceback part SWE-PDB kept (the last ones, duplicates dropped first).
 TRACEBACK_LINES = 20
 SUMMARY = "short test summary info"
@@ -59,7 +64,7 @@ def raw_output(ctx: ToolContext) -> str:
     words = list(entrypoint())
     if words[0] == "python":
         words[0] = ctx.sandbox.info.python
-    run = ctx.sandbox.run(words, timeout=ctx.settings.eval_timeout, env={"COLUMNS": COLUMNS})
+    run = ctx.sandbox.run(words, timeout=ctx.settings.eval_timeout, env=PLAIN_ENV)
     if run.timed_out:
         return f"Timeout expired after {ctx.settings.eval_timeout:.0f} seconds."
     return run.text.strip("\r\n").strip("\n")

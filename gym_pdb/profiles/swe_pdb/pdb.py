@@ -91,7 +91,7 @@ class SwePdbSession:
         self.stop(s)
         words = launch(ctx, shlex.split(s.entrypoint))
         try:
-            s.process = ctx.sandbox.spawn(words, env={"COLUMNS": swe_eval.COLUMNS})
+            s.process = ctx.sandbox.spawn(words, env=swe_eval.PLAIN_ENV)
         except SandboxError as exc:
             return str(exc)
         data, _ = s.process.read_until(PROMPT, self.timeout(ctx), OUTPUT_LIMIT)
@@ -118,7 +118,23 @@ class SwePdbSession:
             data, _ = s.process.read_until(PROMPT, self.timeout(ctx), OUTPUT_LIMIT)
         except SandboxError:
             return ""
-        return data.decode("utf-8", "replace").replace("(Pdb)", "").strip()
+        return reply_text(data)
+
+    def ask_both(self, ctx: ToolContext, s: Session, first: str, second: str) -> tuple[str, str]:
+        """Two commands that run none of the program's code, written at once: each one's reply, as ``ask``'s.
+
+        One round trip instead of two; pdb reads and answers them in order, as if asked one by one.
+        """
+        assert s.process is not None
+        try:
+            s.process.write(f"{first}\n{second}\n".encode())
+            data, found = s.process.read_until(PROMPT, self.timeout(ctx), OUTPUT_LIMIT)
+            head, sep, tail = data.partition(PROMPT)
+            if found and not sep:
+                tail, _ = s.process.read_until(PROMPT, self.timeout(ctx), OUTPUT_LIMIT)
+        except SandboxError:
+            return "", ""
+        return reply_text(head), reply_text(tail)
 
     def frame(self, ctx: ToolContext, s: Session) -> str | None:
         """The current frame's file, from a ``where`` the agent does not see."""
@@ -130,10 +146,11 @@ class SwePdbSession:
         s.frame_file = path
         return path
 
-    def update_breakpoints(self, ctx: ToolContext, s: Session) -> str:
-        """The breakpoints as pdb lists them (``b``) into the session; returns the listing."""
+    def update_breakpoints(self, ctx: ToolContext, s: Session, listing: str | None = None) -> str:
+        """The breakpoints as pdb lists them (``b``, or ``listing`` when already asked) into the session."""
         found: dict[tuple[str, int], str] = {}
-        listing = self.ask(ctx, s, "b")
+        if listing is None:
+            listing = self.ask(ctx, s, "b")
         for line in listing.splitlines():
             match = LISTED_BREAKPOINT.match(line)
             if match:
@@ -147,6 +164,10 @@ class SwePdbSession:
         if not s.breakpoints:
             return render(containing("gym/envs/env.py", "RepoEnv.current_breakpoints", "No breakpoints"), {})
         return "\n".join(f"line {line} in {path}" for path, line in sorted(s.breakpoints))
+
+
+def reply_text(data: bytes) -> str:
+    return data.decode("utf-8", "replace").replace("(Pdb)", "").strip()
 
 
 def launch(ctx: ToolContext, words: list[str]) -> list[str]:
@@ -266,15 +287,19 @@ def call(state: SwePdbSession, ctx: ToolContext, command: str, runner: str | Non
             why = validate(ctx, path, int(line))
             if why:
                 return refused(command, warning, path, int(line), why)
-        pdb_out = state.ask(ctx, s, command)
+        if words[0] in ("b", "break") and ";;" not in command:
+            # Setting a breakpoint runs none of the program's code: the listing SWE-PDB asked for next goes along.
+            pdb_out, listed = state.ask_both(ctx, s, command, "b")
+        else:
+            pdb_out, listed = state.ask(ctx, s, command), None
         if pdb_out in INVALID_LINE:
             success, output = False, text("Invalid line number", pdb_out=pdb_out)
         else:
             output = text("Pdb command output:\n", pdb_out=pdb_out)
-            if state.running(s):
-                listing = state.update_breakpoints(ctx, s)
-            else:
+            if not state.running(s):
                 output += text("Pdb quit.")
+            elif listed is not None or not prints_only(command):
+                listing = state.update_breakpoints(ctx, s, listed)
     if not success:
         return invalid(command, warning, output)
     obs = f"{warning}\n{output.strip()}\n" if warning else f"{output.strip()}\n"
@@ -293,6 +318,16 @@ def call(state: SwePdbSession, ctx: ToolContext, command: str, runner: str | Non
         if context:
             obs += text("\nContext around the current frame", indented_output=indent_first_line(context))
     return obs
+
+
+def prints_only(command: str) -> bool:
+    """A ``p``/``pp``/``print(...)`` of one expression: SWE-PDB's breakpoint listing after it is the one before.
+
+    SWE-PDB asked pdb for the listing after every command; it changes only by
+    setting or clearing breakpoints, which an expression does not do (pdb's
+    ``;;`` could join such a command to it).
+    """
+    return (command.split()[0] in ("p", "pp") or command.startswith("print(")) and ";;" not in command
 
 
 def invalid(command: str, warning: str, output: str) -> str:

@@ -26,6 +26,7 @@ import bdb
 import faulthandler
 import io
 import json
+import linecache
 import os
 import pdb
 import signal
@@ -122,16 +123,21 @@ class Prepared:
             os._exit(0)
         if config.get("target") != self.target or config_stamp(self.target) != self.stamp:
             CMD_OUT.write(STALE + "\n")
+            CMD_OUT.flush()
             os._exit(3)
         apply_settings(config)
 
 
 def _open_private_streams() -> tuple[io.TextIOWrapper, io.TextIOWrapper]:
-    """pdb talks over duplicates of fds 0/1; the program gets /dev/null as stdin."""
+    """pdb talks over duplicates of fds 0/1; the program gets /dev/null as stdin.
+
+    pdb's output is buffered and leaves at each prompt (``cmd`` flushes it) and
+    whenever the program runs on (``SentinelPdb.interaction``, ``bp_commands``):
+    one write per reply, so the host wakes once per command, and the program's
+    own output (unbuffered) never overtakes pdb's.
+    """
     cmd_in = io.TextIOWrapper(os.fdopen(os.dup(0), "rb", buffering=0), encoding="utf-8", errors="replace")
-    cmd_out = io.TextIOWrapper(
-        os.fdopen(os.dup(1), "wb", buffering=0), encoding="utf-8", errors="backslashreplace", write_through=True
-    )
+    cmd_out = io.TextIOWrapper(os.fdopen(os.dup(1), "wb"), encoding="utf-8", errors="backslashreplace")
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
@@ -153,6 +159,9 @@ class SentinelPdb(pdb.Pdb):
 
     _gym_quit = False
     _gym_post_mortem = False
+    # The last state sent and what it was made from: most commands (``p``, ``b``...) leave it as it was.
+    _gym_state_key: Any = None
+    _gym_state_json = ""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("stdin", CMD_IN)
@@ -166,7 +175,11 @@ class SentinelPdb(pdb.Pdb):
 
     @property
     def prompt(self) -> str:
-        return "\n" + STATE_MARK + json.dumps(self._state()) + "\n" + SENTINEL
+        key = self._state_key()
+        if key != self._gym_state_key:
+            self._gym_state_key = key
+            self._gym_state_json = json.dumps(self._state())
+        return "\n" + STATE_MARK + self._gym_state_json + "\n" + SENTINEL
 
     @prompt.setter
     def prompt(self, value: str) -> None:
@@ -192,8 +205,40 @@ class SentinelPdb(pdb.Pdb):
             if err:
                 self.message("Could not restore breakpoint at %s:%s: %s" % (bp["file"], bp["line"], err))
 
+    def interaction(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().interaction(*args, **kwargs)
+        finally:
+            CMD_OUT.flush()
+
+    def bp_commands(self, frame: FrameType) -> Any:
+        try:
+            return super().bp_commands(frame)
+        finally:
+            CMD_OUT.flush()
+
     def do_interact(self, arg: str) -> None:
         self.error("interact is not available here: evaluate expressions with p, pp or ! instead")
+
+    def _state_key(self) -> tuple[Any, ...]:
+        """What ``_state`` is made of, cheap to compare: the frame's code and line, the file's lines, the breakpoints.
+
+        The code object and linecache's entry are held, so an equal key is the same code and the same lines.
+        """
+        breakpoints = tuple(
+            (bp.number, bp.file, bp.line, bp.cond, bp.enabled, bp.temporary, bp.hits)
+            for bp in bdb.Breakpoint.bpbynumber
+            if bp is not None
+        )
+        frame: FrameType | None = getattr(self, "curframe", None)
+        if frame is None:
+            return (None, breakpoints)
+        lineno = frame.f_lineno
+        if getattr(self, "curindex", None) is not None and self.stack:
+            lineno = self.stack[self.curindex][1]
+        code = frame.f_code
+        lines = linecache.cache.get(self.canonic(code.co_filename))
+        return (code, code.co_filename, lineno, lines, self._gym_post_mortem, breakpoints)
 
     def _state(self) -> dict[str, Any]:
         frame: FrameType | None = getattr(self, "curframe", None)
@@ -214,8 +259,6 @@ class SentinelPdb(pdb.Pdb):
         return state
 
     def _listing(self, filename: str, lineno: int, module_globals: dict[str, Any]) -> str:
-        import linecache
-
         breaks = set(self.get_file_breaks(filename))
         lines = []
         for n in range(max(1, lineno - CONTEXT), lineno + CONTEXT + 1):
@@ -306,6 +349,7 @@ def main() -> int:
     prepared = standby and len(sys.argv) > 3
     message = run_python(target) if runner == "python" else run_pytest(target, prepared)
     CMD_OUT.write("\n" + message + "\n")
+    CMD_OUT.flush()
     return 0
 
 
