@@ -114,3 +114,16 @@ def test_the_plain_runs_load_no_pytest_plugin_of_the_interpreters_other_packages
         assert obs == "Pdb command output:\n[]\n"
     finally:
         env.close()
+
+
+def test_the_evals_two_runs_start_side_by_side_on_every_backend(backend, release):
+    """The judged run and the plain one start from two threads at once (the race itself:
+    tests/sandbox/test_docker_threads.py)."""
+    env = PDBEnv(suite="Demo", sandbox=backend, profile="swe-pdb")
+    try:
+        env.reset(options={"task_id": "inventory"})
+        for _ in range(4):
+            obs, _, _, _, info = env.step({"name": "eval", "arguments": {}})
+            assert "short test summary info" in obs and 0 < info["tests_passed"] < info["tests_total"], obs
+    finally:
+        env.close()

@@ -10,6 +10,7 @@ sandbox uid, onto the connector's streams (see ``protocol.CONNECTOR``).
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Mapping, Sequence
 
@@ -57,41 +58,47 @@ class WarmInterpreter:
         self._argv = zygote_argv(python, config)
         self.stream: ExecStream | None = None
         self._ready = False
+        # Runs start from several threads (the swe-pdb profile's eval starts its two runs side by side):
+        # one at a time reads the zygote's stream, which a poller serves to one caller only.
+        self._lock = threading.RLock()
         self.start()
 
     def start(self) -> None:
         """Start the zygote; it is ready once it says so (:meth:`ready`). A failure leaves runs cold."""
-        self._ready = False
-        try:
-            self.stream = self.container.exec(self._argv, user="0:0", env=self.env, stdin=True)
-        except SandboxError:
-            self.stream = None
+        with self._lock:
+            self._ready = False
+            try:
+                self.stream = self.container.exec(self._argv, user="0:0", env=self.env, stdin=True)
+            except SandboxError:
+                self.stream = None
 
     def ready(self) -> bool:
         """Whether the zygote is up, without waiting; one that died is restarted for later runs."""
-        stream = self.stream
-        if stream is None:
-            return False
-        for _ in range(64):
-            if stream.eof or not stream.pump(0):
-                break
-        if stream.eof:
-            stream.close()
-            self.start()
-            return False
-        if not self._ready and b'"ready"' in stream.pending:
-            stream.take()
-            self._ready = True
-        return self._ready
+        with self._lock:
+            stream = self.stream
+            if stream is None:
+                return False
+            for _ in range(64):
+                if stream.eof or not stream.pump(0):
+                    break
+            if stream.eof:
+                stream.close()
+                self.start()
+                return False
+            if not self._ready and b'"ready"' in stream.pending:
+                stream.take()
+                self._ready = True
+            return self._ready
 
     def wait(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for :meth:`ready`."""
         deadline = time.monotonic() + timeout
         while not self.ready():
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or self.stream is None:
-                return False
-            self.stream.pump(min(remaining, 0.05))
+            with self._lock:
+                if remaining <= 0 or self.stream is None:
+                    return False
+                self.stream.pump(min(remaining, 0.05))
         return True
 
     def request(self, argv: Sequence[str], env: Mapping[str, str]) -> str | None:
@@ -105,6 +112,7 @@ class WarmInterpreter:
 
     def close(self) -> None:
         """Close its exec: its stdin ends and the zygote exits."""
-        if self.stream is not None:
-            self.stream.close()
-        self.stream = None
+        with self._lock:
+            if self.stream is not None:
+                self.stream.close()
+            self.stream = None
