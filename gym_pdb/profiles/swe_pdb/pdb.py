@@ -262,7 +262,7 @@ def call(state: SwePdbSession, ctx: ToolContext, command: str, runner: str | Non
     if command.lower() == "start":
         return start(state, ctx, s, runner, file)
     warning = ""
-    if not (command.split()[0] in ("p", "pp") or command.startswith("print(")):
+    if not printing(command):
         parts = re.split("\n|;", command)
         if len(parts) > 1:
             command = parts[0].strip()
@@ -298,7 +298,7 @@ def call(state: SwePdbSession, ctx: ToolContext, command: str, runner: str | Non
             output = text("Pdb command output:\n", pdb_out=pdb_out)
             if not state.running(s):
                 output += text("Pdb quit.")
-            elif listed is not None or not prints_only(command):
+            elif listed is not None or not printing(command) or ";;" in command:
                 listing = state.update_breakpoints(ctx, s, listed)
     if not success:
         return invalid(command, warning, output)
@@ -320,14 +320,11 @@ def call(state: SwePdbSession, ctx: ToolContext, command: str, runner: str | Non
     return obs
 
 
-def prints_only(command: str) -> bool:
-    """A ``p``/``pp``/``print(...)`` of one expression: SWE-PDB's breakpoint listing after it is the one before.
-
-    SWE-PDB asked pdb for the listing after every command; it changes only by
-    setting or clearing breakpoints, which an expression does not do (pdb's
-    ``;;`` could join such a command to it).
-    """
-    return (command.split()[0] in ("p", "pp") or command.startswith("print(")) and ";;" not in command
+def printing(command: str) -> bool:
+    """A ``p``/``pp``/``print(...)``: SWE-PDB split no such command, and its breakpoint listing after one is
+    the one before (SWE-PDB asked pdb for it after every command; an expression cannot change it, though a
+    command joined to it by pdb's ``;;`` can)."""
+    return command.split()[0] in ("p", "pp") or command.startswith("print(")
 
 
 def invalid(command: str, warning: str, output: str) -> str:
