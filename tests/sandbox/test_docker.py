@@ -135,6 +135,22 @@ def test_files_round_trip_and_reset_reuses_the_container(sb):
     assert "new.py" in listing and "junk" not in listing and "prog.py" not in listing
 
 
+def test_small_and_large_resets_lay_the_same_files(sb):
+    """A small reset goes through the control shell, a large one is an archive upload: the same files either way."""
+    listing = "cd /workspace && find . -mindepth 1 | sort | xargs stat -c '%n %a %u %F'"
+    seen = []
+    for big in (b"x" * 100, os.urandom(100_000)):  # the second is past the control shell's size
+        sb.run(["sh", "-c", "mkdir stale && echo left > stale/junk"], timeout=20)
+        sb.reset_workspace({"prog.py": b"print('hi')\n", "data/big.bin": big, "tests/t.py": b"pass\n"}, readonly=["tests/t.py"])
+        assert sb.read_file("data/big.bin") == big
+        seen.append(sb._container().control(listing).decode())
+    uid = sb._container().uid
+    assert seen[0] == seen[1] == (
+        f"./data 1777 0 directory\n./data/big.bin 644 {uid} regular file\n./prog.py 644 {uid} regular file\n"
+        "./tests 1777 0 directory\n./tests/t.py 444 0 regular file\n"
+    )
+
+
 def test_readonly_files_cannot_be_written_removed_or_replaced(sb):
     code = """
     import os
@@ -564,6 +580,33 @@ def test_python_scripts_are_forked_by_the_warm_interpreter_and_confined(sb):
     assert result.exit_code == 3
     sb.write_file("die.py", b"import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
     assert sb.run(["python3", "die.py"], timeout=20).exit_code == -9
+
+
+def test_warm_runs_come_back_on_the_zygote_stream_and_cannot_forge_its_frames(sb):
+    """A run to completion is a request on the zygote's own exec: no connector exec, and its output is data only."""
+    warm_ready(sb)
+    sb.write_file(
+        "forge.py",
+        b"import os, subprocess, sys\n"
+        b"connectors = sum(b'sleep\\x002147483647' in open(f'/proc/{p}/cmdline', 'rb').read()\n"
+        b"                 for p in os.listdir('/proc') if p.isdigit() and os.path.exists(f'/proc/{p}/cmdline'))\n"
+        b"print('connectors', connectors)\n"
+        b"sys.stdout.write('exit 1 0\\nout 1 3\\nready 0 1\\npid 9 9\\n')\n"
+        b"sys.stdout.flush()\n"
+        b"sys.stderr.write('to stderr\\n')\n"
+        b"subprocess.Popen(['setsid', 'sleep', '60'])  # leaves the group with our stdout open\n"
+        b"raise SystemExit(7)\n",
+    )
+    start = time.monotonic()
+    result = sb.run(["python3", "forge.py"], timeout=20)
+    assert time.monotonic() - start < 5  # not held by the process that left the group
+    assert result.exit_code == 7 and not result.timed_out
+    assert result.text == "connectors 0\nexit 1 0\nout 1 3\nready 0 1\npid 9 9\nto stderr\n"
+    sb.write_file("huge.py", b"import sys\nsys.stdout.write('HEAD\\n' + 'x' * 30_000_000 + '\\nTAIL\\n')\n")
+    result = sb.run(["python3", "huge.py"], timeout=60, output_limit=64 * 1024)
+    assert result.truncated and result.exit_code == 0 and len(result.output) < 70 * 1024
+    assert result.text.startswith("HEAD") and result.text.endswith("TAIL\n")
+    assert sb.run(["python3", "prog.py"], timeout=20).text == "hi\n"
 
 
 def test_warm_runs_time_out_and_leave_no_process_behind(sb):

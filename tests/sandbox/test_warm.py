@@ -228,6 +228,43 @@ def test_a_plain_pytest_run_takes_the_prebuilt_config_without_blocked_plugins(sa
     assert runs[0].count("1 failed, 1 passed") == 1 and runs[1].count("1 failed, 1 passed") == 1
 
 
+OPTIONS_LATE = b"""
+import pytest
+from _pytest.config.argparsing import Parser
+
+old = int(pytest.__version__.split(".")[0]) < 8
+print("kept", old, old and Parser._getparser.__module__ == "warmup")
+if old:
+    parser = Parser()
+    parser.addoption("--x")
+    first = parser._getparser()
+    print("same", first is parser._getparser())
+    parser.addoption("--y")
+    print("rebuilt", parser._getparser() is not first, parser._getparser().parse_known_args(["--y", "1"])[0].y)
+codes = [pytest.main(["-q", "-s", "-p", "no:cacheprovider", f"--level={n}", "test_opt.py"]) for n in (3, 4)]
+print("codes", *map(int, codes))
+"""
+
+
+def test_options_a_conftest_adds_after_the_first_parse_are_read(backend):
+    """pytest < 8 (Debian's, in the offline image) gets a kept argparse parser: one that new options rebuild."""
+    from gym_pdb.sandbox import make_sandbox
+
+    with make_sandbox(backend) as sb:
+        sb.reset_workspace({
+            "late.py": OPTIONS_LATE,
+            "conftest.py": b"def pytest_addoption(parser):\n    parser.addoption('--level', type=int, default=0)\n",
+            "test_opt.py": b"def test_level(request):\n    print('LEVEL', request.config.getoption('level'))\n",
+        })  # fmt: skip
+        assert sb.wait_warm(60)
+        result = sb.run([sb.info.python, "late.py"], timeout=60)
+    lines = [line for line in result.text.splitlines() if line.startswith(("kept", "same", "rebuilt", "codes", "LEVEL"))]
+    if lines[0] == "kept True True":  # pytest < 8, with the kept parser
+        assert lines[1:] == ["same True", "rebuilt True 1", "LEVEL 3", "LEVEL 4", "codes 0 0"], result.text
+    else:
+        assert lines == ["kept False False", "LEVEL 3", "LEVEL 4", "codes 0 0"], result.text
+
+
 def test_support_scripts_run_from_their_compiled_code_until_they_change(tmp_path):
     import subprocess
     import sys

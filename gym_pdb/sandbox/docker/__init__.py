@@ -2,13 +2,15 @@
 
 One container per sandbox, created at first use (or claimed from a pool that
 ``docker compose`` started: attach mode) and reused across episodes:
-``reset_workspace`` empties the workspace and lays the task's files with the
-Docker API's archive upload; it starts no new container.
+``reset_workspace`` empties the workspace and lays the task's files (a small
+set in one line to the root control shell, a larger one with the Docker API's
+archive upload); it starts no new container.
 
 Everything goes through the Docker API (the ``docker`` package), never the
 ``docker`` CLI: files with ``put_archive`` (or a tar through an exec's stdin
 where the archive API cannot reach) and reads through a persistent root
-control shell; commands and the pdb session over exec sockets, read up to a
+control shell; python runs as requests on the warm interpreter's exec, other
+commands and the pdb session over exec sockets of their own, read up to a
 marker, nothing sleeping. A container that dies (OOM, crash, killed from
 outside) is detected: the operation raises ``SandboxError``, and the
 next ``reset_workspace`` makes a new container.
@@ -21,7 +23,7 @@ serve any exec-based backend):
 - :mod:`.container`: one container: execs, the root control shell, uploads, death;
 - :mod:`.housekeeping`: labels, release, ``list_containers`` and ``prune``;
 - :mod:`.lifecycle`: the container spec and its isolation; create, or claim from a pool;
-- :mod:`.warm`: the container's warm interpreter and the connectors that reach it;
+- :mod:`.warm`: the container's warm interpreter: runs on its stream, and the connectors that reach it;
 - :mod:`.process` and :mod:`.sandbox`: :class:`DockerProcess` and :class:`DockerSandbox`.
 """
 

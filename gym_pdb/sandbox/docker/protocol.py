@@ -53,14 +53,6 @@ WRAPPER = (
 # connector's streams (saved as fds 5-7, which stay put while printf's output
 # is redirected), reports as the wrapper does, then ends the connector.
 CONNECTOR = f'exec 5<&0 6>&1 7>&2; printf "%s %s\\n" "$$" "$1" > {WARM_FIFO} && exec sleep 2147483647'
-# The same for a run with a record channel: the key comes first on stdin (a
-# shell variable, never an argument: arguments are world-readable in /proc),
-# the rest of stdin is the program's.
-KEYED_CONNECTOR = (
-    f'IFS= read -r key; exec 5<&0 6>&1 7>&2; printf "%s %s %s\\n" "$$" "$key" "$1" > {WARM_FIFO} && '
-    "exec sleep 2147483647"
-)
-
 # Runs a short command to its end and reports its exit status on stderr.
 COLLECT = '"$@"; printf "\\036gym-pdb rc %d\\n" $? >&2'
 
@@ -105,11 +97,6 @@ def connector(request: str) -> list[str]:
     return ["sh", "-c", CONNECTOR, "sh", request]
 
 
-def keyed_connector(request: str) -> list[str]:
-    """Like :func:`connector`, for a run whose record key will come on stdin."""
-    return ["sh", "-c", KEYED_CONNECTOR, "sh", request]
-
-
 def collected(argv: Sequence[str]) -> list[str]:
     """The exec argv that runs ``argv`` under :data:`COLLECT`."""
     return ["sh", "-c", COLLECT, "sh", *argv]
@@ -132,6 +119,16 @@ def extract(dest: str, scrub_first: str = "") -> list[str]:
     """
     script = f"{scrub_first}; " if scrub_first else ""
     return ["sh", "-c", f'{script}exec tar -x -p -f - -C "$1"', "sh", dest]
+
+
+def extract_inline(dest: str, tar_gz_b64: str, scrub_first: str) -> str:
+    """A control command that runs ``scrub_first``, then extracts the gzipped tar ``tar_gz_b64`` (base64) into ``dest``.
+
+    For a small reset: a round trip on the control shell, where an upload
+    through the archive API or an exec costs ~40-70 ms. The data is part of the
+    line, so nothing of it is left for the shell to read whatever ``tar`` does.
+    """
+    return f"{scrub_first}; printf %s '{tar_gz_b64}' | base64 -d | tar -x -z -p -f - -C {shlex.quote(dest)}"
 
 
 def control_line(command: str, token: str) -> bytes:

@@ -34,7 +34,7 @@ from gym_pdb.sandbox.docker.housekeeping import POOL_LABEL, release
 from gym_pdb.sandbox.docker.process import DockerProcess
 from gym_pdb.sandbox.docker.protocol import CONTROL_WRITE_MAX, PATH, SUPPORT_DIR, WORKDIR
 from gym_pdb.sandbox.docker.transport import ExecStream, docker_sdk
-from gym_pdb.sandbox.docker.warm import WarmInterpreter, forkable_run, request_line, zygote_argv
+from gym_pdb.sandbox.docker.warm import StreamedRun, WarmInterpreter, forkable_run, request_line, zygote_argv
 from gym_pdb.sandbox.support import support_files
 from gym_pdb.sandbox.warm import zygote_config
 
@@ -251,37 +251,33 @@ class DockerSandbox(Sandbox):
     def _start(
         self, argv: Sequence[str], env: Mapping[str, str] | None, stdin: bool, records_key: bytes | None = None
     ) -> tuple[Container, ExecStream]:
+        """An exec that runs ``argv``: a connector to the warm interpreter where it is up and can fork it."""
         argv = [str(a) for a in argv]
         if not argv:
             raise SandboxError("no command to run")
         c = self._container()
         full_env = self._env(env)
-        request = c.warm.request(argv, full_env) if self.forks_python and c.warm is not None else None
         if records_key is not None:
-            return c, self._start_with_records(c, argv, full_env, request, records_key)
+            return c, self._start_with_records(c, argv, full_env, records_key)
+        request = c.warm.request(argv, full_env) if self.forks_python and c.warm is not None else None
         if request is not None:
             stream = c.exec(protocol.connector(request), user="0:0", stdin=stdin, keep_stderr=False)
         else:
             stream = c.exec(protocol.wrapped(argv), env=full_env, stdin=stdin, keep_stderr=False)
         return c, stream
 
-    def _start_with_records(
-        self, c: Container, argv: list[str], env: dict[str, str], request: str | None, key: bytes
-    ) -> ExecStream:
-        """Start a run whose record channel a root process of the container relays: the zygote, or a one-off one.
+    def _start_with_records(self, c: Container, argv: list[str], env: dict[str, str], key: bytes) -> ExecStream:
+        """Start a run whose record channel a one-off root zygote relays (where no warm one can take it).
 
         The key goes on stdin, never in an argument; the program's stdin is empty.
         """
-        if request is not None:
-            command, line = protocol.keyed_connector(request), key.hex()
-        else:
-            if not forkable_run(argv, env, self.info.python, self._env(None)):
-                raise SandboxError("a run with a record channel must be `python SCRIPT` or `python -m MODULE`")
-            config = zygote_config(c.uid, [], self.info, self._env, prepared=False)
-            command = zygote_argv(self.info.python, config, once=True)
-            line = f"{key.hex()} {request_line(argv, env)}"
-        stream = c.exec(command, user="0:0", env=self._env(None), stdin=True, keep_stderr=False)
-        stream.send(line.encode() + b"\n")
+        if not forkable_run(argv, env, self.info.python, self._env(None)):
+            raise SandboxError("a run with a record channel must be `python SCRIPT` or `python -m MODULE`")
+        config = zygote_config(c.uid, [], self.info, self._env, prepared=False)
+        stream = c.exec(
+            zygote_argv(self.info.python, config, once=True), user="0:0", env=self._env(None), stdin=True, keep_stderr=False
+        )
+        stream.send(f"{key.hex()} {request_line(argv, env)}\n".encode())
         stream.shutdown_write()
         return stream
 
@@ -294,8 +290,15 @@ class DockerSandbox(Sandbox):
         records_key: bytes | None = None,
     ) -> ExecResult:
         start = time.monotonic()
+        limit = output_limit or self.limits.output_bytes
+        c = self._container()
+        warm = c.warm if self.forks_python else None
+        argv = [str(a) for a in argv]
+        streamed = warm.start_run(argv, self._env(env), limit, records_key) if warm is not None and argv else None
+        if warm is not None and streamed is not None:
+            return self._run_streamed(c, warm, streamed, start, timeout)
         c, stream = self._start(argv, env, stdin=False, records_key=records_key)
-        buf = BoundedBuffer(output_limit or self.limits.output_bytes)
+        buf = BoundedBuffer(limit)
         timed_out = False
         try:
             deadline = start + timeout
@@ -334,6 +337,33 @@ class DockerSandbox(Sandbox):
             truncated=buf.truncated,
             elapsed=time.monotonic() - start,
             records=bytes(stream.records),
+        )
+
+    @staticmethod
+    def _run_streamed(c: Container, warm: WarmInterpreter, run: StreamedRun, start: float, timeout: float) -> ExecResult:
+        """Wait for a run the warm interpreter started on its own stream; after ``timeout``, kill its process group."""
+        timed_out = False
+        try:
+            if not warm.wait_run(run, start + timeout):
+                timed_out = True
+                end = time.monotonic() + 5
+                while not run.ended and time.monotonic() < end:
+                    if run.pid is not None:
+                        c.kill_group(run.pid)
+                    warm.wait_run(run, min(end, time.monotonic() + 0.5))
+        finally:
+            if not run.ended and run.pid is not None:
+                c.kill_group(run.pid)  # given up (an exception here): the program stops too
+            warm.forget(run)
+        if run.code is None and not timed_out:
+            c.raise_if_dead()
+        return ExecResult(
+            exit_code=None if timed_out else run.code,
+            output=run.output.getvalue(),
+            timed_out=timed_out,
+            truncated=run.output.truncated,
+            elapsed=time.monotonic() - start,
+            records=bytes(run.records),
         )
 
     def spawn(self, argv: Sequence[str], env: Mapping[str, str] | None = None) -> DockerProcess:

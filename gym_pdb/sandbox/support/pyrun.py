@@ -46,10 +46,12 @@ def _output(fd: int, errors: str) -> io.TextIOWrapper:
     return io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), "utf-8", errors, write_through=True)
 
 
-def write(fd: int, text: str) -> None:
-    """Write ``text`` to ``fd`` if it is still open: whoever reads it may be gone."""
+def write(fd: int, data: str | bytes) -> None:
+    """Write all of ``data`` to ``fd`` if it is still open: whoever reads it may be gone."""
+    view = memoryview(data.encode() if isinstance(data, str) else data)
     try:
-        os.write(fd, text.encode())
+        while view:
+            view = view[os.write(fd, view) :]
     except OSError:
         pass
 

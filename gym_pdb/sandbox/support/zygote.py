@@ -1,7 +1,7 @@
 """A warm Python for a sandbox: forks a ready interpreter for each ``python ARGS``.
 
     python zygote.py FD CONFIG_JSON            (local sandbox: FD is a unix socket)
-    python zygote.py --fifo PATH CONFIG_JSON   (docker sandbox: requests come through a FIFO)
+    python zygote.py --fifo PATH CONFIG_JSON   (docker sandbox: requests on stdin and through a FIFO)
     python zygote.py --once CONFIG_JSON        (docker, root, no warm interpreter: one request on stdin)
 
 Starting Python and importing pytest and pdb (and numpy) costs more than most
@@ -81,7 +81,7 @@ def main() -> None:
     if isinstance(channel, HostSocket):
         channel.send({"ready": True, "pid": os.getpid()})
     else:
-        pyrun.write(1, json.dumps({"ready": True, "pid": os.getpid()}) + "\n")
+        channel.announce()
     try:
         zygote.serve(channel)
     finally:
