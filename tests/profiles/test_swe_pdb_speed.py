@@ -45,16 +45,22 @@ def test_eval_runs_the_plain_run_beside_the_judged_one(env):
     assert "FAILED test.py::test_item_gone_at_zero" in obs and info["eval"]["passed"] == 2
 
 
-def test_the_plain_runs_share_a_pool_that_a_forked_child_makes_anew(env):
+def test_an_envs_plain_runs_share_a_thread_that_a_forked_child_makes_anew(env):
+    plain_runs = env.tools["eval"].plain_runs
     env.step("eval")
-    pool = swe_eval.plain_runs()
+    pool = plain_runs.pool()
     obs, *_ = env.step("eval")
-    assert swe_eval.plain_runs() is pool and "FAILED test.py::test_item_gone_at_zero" in obs
+    assert plain_runs.pool() is pool and "FAILED test.py::test_item_gone_at_zero" in obs
+    other = PDBEnv(suite="Demo", sandbox="local", profile="swe-pdb")
+    try:
+        assert other.tools["eval"].plain_runs.pool() is not pool  # one per env, none in the module
+    finally:
+        other.close()
     read, write = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the parent's threads are not here: a new pool, whose thread runs
+    if pid == 0:  # the parent's thread is not here: a new pool, whose thread runs
         try:
-            fresh = swe_eval.plain_runs()
+            fresh = plain_runs.pool()
             os.write(write, b"ok" if fresh is not pool and fresh.submit(lambda: 6 * 7).result(timeout=10) == 42 else b"no")
         finally:
             os._exit(0)
@@ -78,7 +84,7 @@ def test_a_failed_judged_run_waits_for_the_plain_one(env, monkeypatch):
     monkeypatch.setattr(swe_eval, "observation", slow)
     monkeypatch.setattr(swe_eval, "run_tests", fails)
     with pytest.raises(RuntimeError, match="judged run failed"):
-        swe_eval.judged_and_observed(env._context())
+        swe_eval.judged_and_observed(env._context(), env.tools["eval"].plain_runs)
     assert ended == [True]
 
 

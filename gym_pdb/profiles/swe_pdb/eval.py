@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 from functools import lru_cache
 
@@ -37,19 +36,24 @@ TRACEBACK_LINES = 20
 SUMMARY = "short test summary info"
 #: The run config whose test command every suite shares.
 CONFIG = "config_debug_bench.yaml"
-#: Threads that run the plain runs (``judged_and_observed``), kept between evals: starting and joining a
-#: thread per eval cost ~4 ms under load, and then more than the plain run's wait.
-_plain_runs: tuple[int, ThreadPoolExecutor] | None = None
-_plain_runs_lock = threading.Lock()
 
 
-def plain_runs() -> ThreadPoolExecutor:
-    """This process's pool for the plain runs (a forked child makes its own: the parent's threads are not in it)."""
-    global _plain_runs
-    with _plain_runs_lock:
-        if _plain_runs is None or _plain_runs[0] != os.getpid():
-            _plain_runs = (os.getpid(), ThreadPoolExecutor(max_workers=64, thread_name_prefix="swe-pdb-plain-eval"))
-        return _plain_runs[1]
+class PlainRuns:
+    """The thread that runs an env's plain runs beside its judged ones (:func:`judged_and_observed`).
+
+    Kept between evals: starting and joining a thread per eval cost ~4 ms
+    under load, and then more than the plain run's wait. A forked child makes
+    its own (the parent's thread is not in it). The thread ends when its
+    owner, the env's eval tool, is collected.
+    """
+
+    def __init__(self) -> None:
+        self._pool: tuple[int, ThreadPoolExecutor] | None = None
+
+    def pool(self) -> ThreadPoolExecutor:
+        if self._pool is None or self._pool[0] != os.getpid():
+            self._pool = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="swe-pdb-plain-eval"))
+        return self._pool[1]
 
 
 @lru_cache(maxsize=1)
@@ -94,8 +98,9 @@ def observation(ctx: ToolContext) -> str:
     return shortened(cleaned(raw_output(ctx)))
 
 
-def judged_and_observed(ctx: ToolContext) -> tuple[EvalResult, str]:
-    """gym-pdb's judged run (the verdict, the reward) and SWE-PDB's plain one (the observation), side by side.
+def judged_and_observed(ctx: ToolContext, plain_runs: PlainRuns) -> tuple[EvalResult, str]:
+    """gym-pdb's judged run (the verdict, the reward) and SWE-PDB's plain one (the observation, on a thread
+    of ``plain_runs``), side by side.
 
     The workspace is made to hold the agent's files once, before either starts,
     so the plain run sees what it saw after the judged run's own sync, and the
@@ -107,7 +112,7 @@ def judged_and_observed(ctx: ToolContext) -> tuple[EvalResult, str]:
         result = run_tests(ctx)
         return result, observation(ctx)
     evidence = sync_workspace(ctx.sandbox, ctx.task, ctx.workspace.files)
-    plain = plain_runs().submit(observation, ctx)
+    plain = plain_runs.pool().submit(observation, ctx)
     try:
         result = run_tests(ctx, synced=evidence)
     except BaseException:

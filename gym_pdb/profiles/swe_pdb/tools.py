@@ -22,7 +22,7 @@ from gym_pdb.profiles.swe_pdb.release import class_constants
 from gym_pdb.profiles.swe_pdb.templates import assigned, containing, render
 from gym_pdb.tools.base import ToolResult
 from gym_pdb.tools.context import ToolContext
-from gym_pdb.profiles.swe_pdb.eval import judged_and_observed
+from gym_pdb.profiles.swe_pdb.eval import PlainRuns, judged_and_observed
 from gym_pdb.profiles.swe_pdb.pdb import SwePdbSession
 from gym_pdb.profiles.swe_pdb.pdb import call as pdb_call
 from gym_pdb.tools.eval import EvalTool
@@ -252,8 +252,11 @@ class SwePdbPdb(ReleaseSchema, PdbTool):
 class SwePdbEval(ReleaseSchema, EvalTool):
     release_class = ("gym/tools/eval.py", "EvalTool")
 
+    def __init__(self) -> None:
+        self.plain_runs = PlainRuns()
+
     def __call__(self, ctx: ToolContext) -> ToolResult:
-        result, shown = judged_and_observed(ctx)  # the verdict, and the reward, stay gym-pdb's
+        result, shown = judged_and_observed(ctx, self.plain_runs)  # the verdict, and the reward, stay gym-pdb's
         return ToolResult(shown, eval=result)
 
 
