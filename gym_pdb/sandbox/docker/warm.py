@@ -208,9 +208,11 @@ class WarmInterpreter:
 
         ``records_key``: give the run a record channel with this key.
         """
-        if not forkable_run(argv, env, self.python, self.env) or not self.ready():
+        if not forkable_run(argv, env, self.python, self.env):
             return None
         with self._lock:
+            if not self._reading:
+                self._take_in(0)
             if self.stream is None or not self._ready:
                 return None
             run = StreamedRun(next(self._ids), BoundedBuffer(output_limit))

@@ -159,9 +159,7 @@ class Frames:
             except OSError:
                 data = b""
             if not data:
-                os.close(self.output)
-                self.on_close(self.output)
-                self.output = -1
+                self.close()
                 return
             write(1, frame("out", self.run, len(data), data))
             if not drain:
@@ -181,11 +179,14 @@ class Frames:
         # The child and its process group are gone: what they wrote is in the pipe, and what a
         # process that left the group writes later is not this run's (it gets EPIPE).
         self.forward(drain=True)
+        self.close()
+        write(1, frame("exit", self.run, code))
+
+    def close(self) -> None:
         if self.output >= 0:
             os.close(self.output)
             self.on_close(self.output)
             self.output = -1
-        write(1, frame("exit", self.run, code))
 
 
 class RequestFifo:
